@@ -1,0 +1,1 @@
+"""crsurvey survey layer: likelihood, samplers, Ray agents, result store and CLI."""
