@@ -1,0 +1,55 @@
+"""Cheap deterministic models for survey mechanics tests (importable by Ray workers via PYTHONPATH)."""
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+# A correlated Gaussian "likelihood" over whatever engine parameters are free, with a fixed truth.
+TRUTH = {"nu0": 2e-9, "delta": 0.55, "phi_AMS02": 0.65}
+SIGMA = {"nu0": 0.15, "delta": 0.05, "phi_AMS02": 0.08}  # nu0 width in log10
+
+
+def gaussian(config):
+    """Factory: log L = -0.5 chi^2 of the parameters about TRUTH (nu0 in log10); fake spectra in the record."""
+    opts = config.model_options
+    sleep = float(opts.get("sleep", 0.0))
+    fail_if = opts.get("fail_if_delta_above")
+    die_marker = opts.get("die_once_marker")
+
+    def model(params, nuisance):
+        if sleep:
+            time.sleep(sleep)
+        allp = {**params, **nuisance}
+        if fail_if is not None and allp["delta"] > fail_if:
+            raise FloatingPointError(f"toy model blew up at delta={allp['delta']:.3f}")
+        if die_marker and allp["delta"] > 0.9 and not Path(die_marker).exists():
+            Path(die_marker).write_text(str(os.getpid()))
+            os._exit(1)  # the worker process dies mid-evaluation
+        chi2 = 0.0
+        for k, v in allp.items():
+            if k in TRUTH:
+                x, t = (math.log10(v), math.log10(TRUTH[k])) if k == "nu0" else (v, TRUTH[k])
+                chi2 += ((x - t) / SIGMA[k]) ** 2
+        R = np.geomspace(1, 1000, 8)
+        return {"log_like": -0.5 * chi2, "chi2": chi2, "dof": 3.0, "chi2_dof": chi2 / 3.0,
+                "outcome": "steady",
+                "record": {"status": "steady", "obs.B/C.x": R.tolist(),
+                           "obs.B/C.y": (0.3 * R ** -allp.get("delta", 0.5)).tolist()}}
+
+    return model
+
+
+def busy(config):
+    """Factory: a CPU-bound model of fixed work (for benchmarks): log L = 0."""
+    n = int(config.model_options.get("work", 2_000_000))
+
+    def model(params, nuisance):
+        s = 0.0
+        for i in range(n):
+            s += i * 1e-9
+        return {"log_like": 0.0, "work": s}
+
+    return model
