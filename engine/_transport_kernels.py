@@ -1,0 +1,313 @@
+"""Numba kernels of the CR transport (private; see transport.py for the equations and the public API).
+
+Axis order everywhere: (n_species, n_z, n_E). Units: cgs, energies in GeV, rates in s^-1.
+"""
+
+import numpy as np
+from numba import njit
+
+_TINY = 1e-300
+_SLOPE_MAX = 8.0
+
+
+@njit(cache=True)
+def _thomas(a, b, c, d, x):
+    """Solve the tridiagonal system a_j x_{j-1} + b_j x_j + c_j x_{j+1} = d_j (a_0, c_{n-1} ignored)."""
+    n = b.size
+    cp = np.empty(n)
+    dp = np.empty(n)
+    cp[0] = c[0] / b[0]
+    dp[0] = d[0] / b[0]
+    for j in range(1, n):
+        m = b[j] - a[j] * cp[j - 1]
+        cp[j] = c[j] / m
+        dp[j] = (d[j] - a[j] * dp[j - 1]) / m
+    x[n - 1] = dp[n - 1]
+    for j in range(n - 2, -1, -1):
+        x[j] = dp[j] - cp[j] * x[j + 1]
+
+
+@njit(cache=True)
+def _powerlaw_J(s, rho):
+    """J(s) = int_1^rho u^s du: integral of a power law over one bin in units of its lower edge."""
+    if abs(s + 1.0) < 1e-8:
+        return np.log(rho)
+    return (rho ** (s + 1.0) - 1.0) / (s + 1.0)
+
+
+@njit(cache=True)
+def loss_out_rate(nbar_lo, nbar_hi, lnE_lo, lnE_hi, E_lo, rho, b_lo):
+    """Rate [s^-1] at which particles of a bin cross its lower edge under continuous losses.
+
+    The bin holds a power law n ~ E^s (piecewise power-law scheme, cf. Girichidis et al. 2020, MNRAS 491, 993),
+    with s from the neighbouring bin averages; the face density is n(E_lo) = N E_lo^s / int E^s dE, so the
+    out-rate is b(E_lo) / (E_lo J(s)). This makes the upwind loss flux second-order accurate for smooth spectra.
+    """
+    if nbar_lo > _TINY and nbar_hi > _TINY:
+        s = np.log(nbar_hi / nbar_lo) / (lnE_hi - lnE_lo)
+        if s > _SLOPE_MAX:
+            s = _SLOPE_MAX
+        elif s < -_SLOPE_MAX:
+            s = -_SLOPE_MAX
+    else:
+        s = 0.0
+    return b_lo / (E_lo * _powerlaw_J(s, rho))
+
+
+@njit(cache=True)
+def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_lo, E_edges, Q,
+                   sec_parent, sec_child, sec_rate, prod_parent, prod_child, prod_rate, prod_bin, prod_w,
+                   E_kin_tot, escape):
+    """One backward-Euler step of diffusion + advection + continuous losses + catastrophic losses + sources,
+    unsplit, for every species (physics spec Eq. 10 in 1-D, finite volumes).
+
+    Continuous losses move particles only to lower energy, so at the new time level bin i depends only on
+    bins >= i. Sweeping energy from the top down, each bin is one tridiagonal solve in z with the loss
+    inflow from bin i+1 already known: the implicit step is exact for the coupled (z, E) operator.
+    Species are solved in ``order`` so that parents precede their spallation / decay / pair products;
+    a parent solved later (10Be -> B) enters lagged by one step.
+
+    Parameters (n_s species, n_z cells, n_E bins)
+    ----------
+    N_old, N_new : (n_s, n_z, n_E) number density in each energy bin [cm^-3]
+    dz, h_face : (n_z,) cell widths and centre distances across upper faces [cm]
+    D_face, V_face : (n_s, n_z, n_E) diffusion coefficient [cm^2/s] and velocity (outward, [cm/s]) at the
+        upper face of each cell; the last face is the free-escape boundary (N = 0 outside)
+    lam : (n_s, n_z, n_E) catastrophic loss rate [s^-1]
+    b_lo : (n_s, n_z, n_E) continuous loss rate -dE/dt at the lower edge of each bin [GeV/s]
+    E_edges : (n_E + 1,) bin edges [GeV]; Q : (n_s, n_z, n_E) primary source [cm^-3 s^-1]
+    sec_* : same-energy production child += sec_rate[k] * N[parent] ([s^-1] per parent particle)
+    prod_* : off-grid production (pbar, e+-): parent bin i deposits prod_rate[k, :, i] * N[parent, :, i]
+        into child bins prod_bin[k, i] (fraction prod_w) and prod_bin[k, i] + 1 (1 - prod_w)
+    E_kin_tot : (n_s, n_E) kinetic energy per particle [GeV] (for the escape energy flux)
+    escape : (n_s,) output: particle flux through the halo boundary per unit area [cm^-2 s^-1]
+    Returns the escaping kinetic-energy flux [GeV cm^-2 s^-1].
+    """
+    n_s, n_z, n_E = N_old.shape
+    a = np.empty(n_z)
+    b = np.empty(n_z)
+    c = np.empty(n_z)
+    d = np.empty(n_z)
+    x = np.empty(n_z)
+    r_in = np.empty(n_z)          # loss out-rate of the bin above (its outflow is this bin's inflow)
+    solved = np.zeros(n_s, dtype=np.bool_)
+    prod_src = np.zeros((n_s, n_z, n_E))
+    lnE = np.log(np.sqrt(E_edges[1:] * E_edges[:-1]))
+    e_escape = 0.0
+    for oi in range(n_s):
+        s = order[oi]
+        escape[s] = 0.0
+        for i in range(n_E - 1, -1, -1):
+            dE = E_edges[i + 1] - E_edges[i]
+            rho = E_edges[i + 1] / E_edges[i]
+            for j in range(n_z):
+                # slope of the bin's power law from its neighbours (new above, old below)
+                if i < n_E - 1:
+                    nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
+                    lhi = lnE[i + 1]
+                else:
+                    nhi = N_old[s, j, i] / dE
+                    lhi = lnE[i]
+                if i > 0:
+                    nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
+                    llo = lnE[i - 1]
+                else:
+                    nlo = N_old[s, j, i] / dE
+                    llo = lnE[i]
+                if lhi == llo:
+                    r_out = b_lo[s, j, i] / (E_edges[i] * _powerlaw_J(0.0, rho))
+                else:
+                    r_out = loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, b_lo[s, j, i])
+                b[j] = 1.0 / dt + lam[s, j, i] + r_out
+                a[j] = 0.0
+                c[j] = 0.0
+                src = N_old[s, j, i] / dt + Q[s, j, i] + prod_src[s, j, i]
+                if i < n_E - 1:
+                    src += r_in[j] * N_new[s, j, i + 1]
+                for k in range(sec_child.size):
+                    if sec_child[k] == s:
+                        p = sec_parent[k]
+                        if solved[p]:
+                            src += sec_rate[k, j, i] * N_new[p, j, i]
+                        else:
+                            src += sec_rate[k, j, i] * N_old[p, j, i]
+                d[j] = src
+                r_in[j] = r_out          # becomes the inflow rate for bin i-1 (used after this solve)
+            for j in range(n_z):
+                # diffusion across the upper face j (the last one is the free-escape boundary)
+                kd = D_face[s, j, i] / (h_face[j] * dz[j])
+                b[j] += kd
+                if j < n_z - 1:
+                    c[j] -= kd
+                    a[j + 1] -= D_face[s, j, i] / (h_face[j] * dz[j + 1])
+                    b[j + 1] += D_face[s, j, i] / (h_face[j] * dz[j + 1])
+                # upwind advection across the upper face j
+                v = V_face[s, j, i]
+                if v > 0.0:
+                    b[j] += v / dz[j]
+                    if j < n_z - 1:
+                        a[j + 1] -= v / dz[j + 1]
+                elif v < 0.0 and j < n_z - 1:
+                    c[j] += v / dz[j]
+                    b[j + 1] -= v / dz[j + 1]
+            _thomas(a, b, c, d, x)
+            for j in range(n_z):
+                N_new[s, j, i] = x[j] if x[j] > 0.0 else 0.0
+            jl = n_z - 1
+            fl = (D_face[s, jl, i] / h_face[jl] + max(V_face[s, jl, i], 0.0)) * N_new[s, jl, i]
+            escape[s] += fl
+            e_escape += fl * E_kin_tot[s, i]
+        solved[s] = True
+        # off-grid products of this parent (children are later in the order)
+        for k in range(prod_parent.size):
+            if prod_parent[k] == s:
+                ch = prod_child[k]
+                for i in range(n_E):
+                    tb = prod_bin[k, i]
+                    if tb < 0:
+                        continue
+                    w = prod_w[k, i]
+                    for j in range(n_z):
+                        q = prod_rate[k, j, i] * N_new[s, j, i]
+                        prod_src[ch, j, tb] += w * q
+                        if tb + 1 < n_E:
+                            prod_src[ch, j, tb + 1] += (1.0 - w) * q
+    return e_escape
+
+
+@njit(cache=True)
+def momentum_diffusion_step(N, dt, K, gain, x_edges):
+    """Backward-Euler step of diffusive reacceleration and adiabatic gains in x = ln p, per species and cell
+    (physics spec Eq. 10: (1/p^2) d/dp [p^2 D_pp df/dp], D_pp/p^2 = K; dp/dt = gain p for compression).
+
+    In the number per ln p, n_x, the equation is d n_x/dt = d/dx [K (d n_x/dx - 3 n_x)] - d/dx [gain n_x];
+    faces at the grid ends are closed. N is modified in place: (n_s, n_z, n_E) numbers per bin.
+    K, gain : (n_s, n_z, n_E) [s^-1] at bin centres; x_edges : (n_s, n_E + 1) ln p at bin edges.
+    """
+    n_s, n_z, n_E = N.shape
+    a = np.empty(n_E)
+    b = np.empty(n_E)
+    c = np.empty(n_E)
+    d = np.empty(n_E)
+    y = np.empty(n_E)
+    dx = np.empty(n_E)
+    xc = np.empty(n_E)
+    for s in range(n_s):
+        for i in range(n_E):
+            dx[i] = x_edges[s, i + 1] - x_edges[s, i]
+            xc[i] = 0.5 * (x_edges[s, i + 1] + x_edges[s, i])
+        for j in range(n_z):
+            active = False
+            for i in range(n_E):
+                if K[s, j, i] > 0.0 or gain[s, j, i] > 0.0:
+                    active = True
+                    break
+            if not active:
+                continue
+            for i in range(n_E):
+                a[i] = 0.0
+                b[i] = 1.0 / dt
+                c[i] = 0.0
+                d[i] = N[s, j, i] / dt
+            # flux through face i+1/2 written in terms of N_i = n_i dx_i
+            for i in range(n_E - 1):
+                Kf = 0.5 * (K[s, j, i] + K[s, j, i + 1])
+                h = xc[i + 1] - xc[i]
+                # Phi = -Kf (n_{i+1} - n_i)/h + 3 Kf (n_i + n_{i+1})/2 + gain_i n_i (upwind from below)
+                ci = (-Kf / h + 1.5 * Kf) / dx[i + 1]           # coefficient of N_{i+1} in Phi
+                ai = (Kf / h + 1.5 * Kf + gain[s, j, i]) / dx[i]  # coefficient of N_i in Phi
+                # dN_i/dt -= Phi ; dN_{i+1}/dt += Phi  (implicit: move to the left-hand side)
+                b[i] += ai
+                c[i] += ci
+                a[i + 1] -= ai
+                b[i + 1] -= ci
+            _thomas(a, b, c, d, y)
+            for i in range(n_E):
+                N[s, j, i] = y[i] if y[i] > 0.0 else 0.0
+
+
+@njit(cache=True)
+def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, z, H, eps_cr, P_cr, dPdz):
+    """CR kinetic energy density and pressure per ln R summed over species at equal rigidity, on the wave grid.
+
+    eps_cr[z, r] = sum_s N_s(R_r) E_kin / dlnR (physics spec Sec. 15 item 1: kinetic energy per ln R);
+    P_cr = sum_s (1/3) p v N / dlnR; dPdz by centred differences with symmetry at z = 0 and P = 0 at z = H.
+    idx, w : (n_s, n_R) bin index (-1 = outside the species' range) and weight of the linear
+    interpolation in ln R of each species onto the wave grid.
+    """
+    n_s, n_z, n_E = N.shape
+    n_R = idx.shape[1]
+    for j in range(n_z):
+        for r in range(n_R):
+            e = 0.0
+            p = 0.0
+            for s in range(n_s):
+                i = idx[s, r]
+                if i < 0:
+                    continue
+                ww = w[s, r]
+                e += (1.0 - ww) * N[s, j, i] * E_kin_tot_erg[s, i] / dlnR[s, i]
+                e += ww * N[s, j, i + 1] * E_kin_tot_erg[s, i + 1] / dlnR[s, i + 1]
+                p += (1.0 - ww) * N[s, j, i] * pv_erg[s, i] / (3.0 * dlnR[s, i])
+                p += ww * N[s, j, i + 1] * pv_erg[s, i + 1] / (3.0 * dlnR[s, i + 1])
+            eps_cr[j, r] = e
+            P_cr[j, r] = p
+    for r in range(n_R):
+        for j in range(n_z):
+            if j == 0:
+                if n_z > 1:
+                    dPdz[j, r] = (P_cr[1, r] - P_cr[0, r]) / (z[1] + z[0])
+                else:
+                    dPdz[j, r] = -P_cr[0, r] / (H - z[0])
+            elif j == n_z - 1:
+                dPdz[j, r] = (0.0 - P_cr[j - 1, r]) / (H - z[j - 1])
+            else:
+                dPdz[j, r] = (P_cr[j + 1, r] - P_cr[j - 1, r]) / (z[j + 1] - z[j - 1])
+
+
+@njit(cache=True)
+def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, dz,
+                           b_static, adiab, D_face, V_face, b_lo, K_reacc, gain):
+    """Map the law's nu_s/beta and streaming speed (n_z, n_R) onto every species' bins and build the
+    transport coefficients (physics spec Eq. 10-11, Sec. 2 [S]).
+
+    D_zz = geometry * kappa_par, kappa_par = v^2 / (3 nu_s), with a flux limiter D -> D D_cap/(D + D_cap),
+    D_cap = v H / 3 (free streaming across the halo); harmonic means at faces.
+    V = u_wind + v_st at faces; adiabatic (wind + streaming) losses -dE/dt = adiab * div(V)/3 for expansion,
+    gains (compression) go to ``gain`` for the momentum step; reacceleration D_pp/p^2 =
+    (vA_eff^2 - vbar_A^2) / (9 kappa_par) with vbar_A = 2 v_st (v_st is the isotropic average vbar_A/2).
+    ridx, rw : (n_s, n_E) wave-grid index and weight of each species bin's rigidity.
+    """
+    n_s, n_z, n_E = D_face.shape
+    Dc = np.empty(n_z)
+    vc = np.empty(n_z)
+    for s in range(n_s):
+        for i in range(n_E):
+            k = ridx[s, i]
+            ww = rw[s, i]
+            for j in range(n_z):
+                lnu = (1.0 - ww) * np.log(max(nuob[j, k], _TINY)) + ww * np.log(max(nuob[j, k + 1], _TINY))
+                nu = beta[s, i] * np.exp(lnu)
+                kappa = v[s, i] * v[s, i] / (3.0 * nu)
+                D = geometry * kappa
+                D = D * D_cap[s, i] / (D + D_cap[s, i])
+                Dc[j] = D
+                vc[j] = (1.0 - ww) * vst[j, k] + ww * vst[j, k + 1]
+                va2 = vA_eff[j] * vA_eff[j] - 4.0 * vc[j] * vc[j]
+                K_reacc[s, j, i] = va2 / (9.0 * kappa) if va2 > 0.0 else 0.0
+            for j in range(n_z):
+                if j < n_z - 1:
+                    D_face[s, j, i] = 2.0 * Dc[j] * Dc[j + 1] / (Dc[j] + Dc[j + 1])
+                    V_face[s, j, i] = u_face[j + 1] + 0.5 * (vc[j] + vc[j + 1])
+                else:
+                    D_face[s, j, i] = Dc[j]
+                    V_face[s, j, i] = u_face[j + 1] + vc[j]
+            for j in range(n_z):
+                v_lo = 0.0 if j == 0 else V_face[s, j - 1, i]
+                theta = (V_face[s, j, i] - v_lo) / (3.0 * dz[j])
+                if theta > 0.0:
+                    b_lo[s, j, i] = b_static[s, j, i] + adiab[s, i] * theta
+                    gain[s, j, i] = 0.0
+                else:
+                    b_lo[s, j, i] = b_static[s, j, i]
+                    gain[s, j, i] = -theta

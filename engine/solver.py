@@ -1,0 +1,310 @@
+"""engine.solve: one point of parameter space -> CR spectra and observables at the Sun [docs/interfaces.md]."""
+
+import time
+
+import numpy as np
+
+from . import _transport_kernels as _k
+from .errors import ConfigError, check_choice, check_range
+from .galaxy import as_galaxy_config, build_galaxy, Galaxy
+from .grid import as_grid_config, build_grid
+from .laws import FLAG_BOTTLENECK, FLAG_FREE, make_law
+from .observables import intensity, observables_from_spectra
+from .result import Result
+from .species import INJECTION_PARAMS, SPECIES, SPECIES_NAMES, kinematics
+from .transport import Evolution, SteadyStateCriterion, build_problem, _interp_index
+from .units import C_LIGHT, EV_ERG, GEV_ERG, KPC_CM, MYR_S
+
+__all__ = ["solve", "prepare", "INITIAL_CONDITIONS"]
+
+INITIAL_CONDITIONS = ("normal", "low", "high")
+REFERENCE_NU0, REFERENCE_DELTA = 1e-9, 0.6   # the seed's Fig. 1 law, used only to build the "normal" start
+
+
+def _split_params(params, law_cls):
+    params = dict(params or {})
+    allowed = list(law_cls.PARAMS) + list(INJECTION_PARAMS)
+    for k in params:
+        if k not in allowed:
+            check_choice(f"params.{k}", k, allowed)
+    inj = {}
+    for k, (default, lo, hi, unit, _doc) in INJECTION_PARAMS.items():
+        inj[k] = check_range(f"params.{k}", params.pop(k, default), lo, hi, unit)
+    if inj["inj_slope"] == 1.0 or inj["inj_slope_e"] == 1.0:
+        raise ConfigError("params.inj_slope = 1 is not allowed (the energy integral diverges logarithmically)")
+    return params, inj
+
+
+def initial_state(kind, problem, grid, galaxy):
+    """Initial CR state [physics spec Sec. 11 [S]; H22 Sec. 4.4.2].
+
+    ``normal``: a law-independent, observed-like start: the thin-disk slab estimate N(z) = N_mid (1 - z/H)
+    with N_mid from a leaky box with the seed's Fig. 1 law (nu0 = 1e-9 s^-1, delta = 0.6) and the static
+    losses, secondaries built from it in production order. ``low``: 1e-3 x normal. ``high``: spatially flat,
+    with 10x the column CR content of normal.
+    """
+    check_choice("initial", kind, INITIAL_CONDITIONS)
+    H = grid.halo_height
+    n_s, n_z, n_E = problem.shape
+    N = np.zeros((n_s, n_z, n_E))
+    q_col = (problem.Q * grid.dz[None, :, None]).sum(1)          # per side [cm^-2 s^-1]
+    prof = 1.0 - grid.z / H
+    mid = np.zeros((n_s, n_E))
+    for s in problem.order:
+        sp = SPECIES[s]
+        k = kinematics(sp, grid.E)
+        nu = REFERENCE_NU0 * k["beta"] * k["R"] ** (-REFERENCE_DELTA)
+        D = galaxy.geometry_factor * (k["beta"] * C_LIGHT) ** 2 / (3 * nu)
+        t_esc = H * H / (2 * D)
+        src = q_col[s] / H
+        for kk in range(problem.sec_child.size):
+            if problem.sec_child[kk] == s:
+                src = src + problem.sec_rate[kk, 0] * mid[problem.sec_parent[kk]] * 0.5
+        for kk in range(problem.prod_parent.size):
+            if problem.prod_child[kk] == s:
+                p = problem.prod_parent[kk]
+                q = problem.prod_rate[kk, 0] * mid[p] * 0.5
+                for i in np.flatnonzero(problem.prod_bin[kk] >= 0):
+                    tb = problem.prod_bin[kk, i]
+                    src[tb] += problem.prod_w[kk, i] * q[i]
+                    if tb + 1 < n_E:
+                        src[tb + 1] += (1 - problem.prod_w[kk, i]) * q[i]
+        E_lo = grid.E_edges[:-1]
+        t_loss = (grid.E_edges[1:] - E_lo) / np.maximum(problem.b_static[s, 0], 1e-300) * 0.5
+        rate = 1 / t_esc + 1 / t_loss + 0.5 * problem.lam[s, 0]
+        mid[s] = src / rate
+    N[:] = mid[:, None, :] * prof[None, :, None]
+    if kind == "low":
+        N *= 1e-3
+    elif kind == "high":
+        col = (N * grid.dz[None, :, None]).sum(1)
+        N[:] = 10.0 * col[:, None, :] / H
+    return N
+
+
+class _Prepared:
+    """A solve's static set-up (grid, galaxy, law, problem, interpolation tables, work arrays)."""
+
+    def __init__(self, params, law, galaxy, grid):
+        law_obj_cls = make_law(law).__class__
+        law_params, inj = _split_params(params, law_obj_cls)
+        self.law = make_law(law, law_params)
+        gcfg = as_galaxy_config(galaxy) if not isinstance(galaxy, Galaxy) else None
+        self.grid_cfg = as_grid_config(grid)
+        if isinstance(galaxy, Galaxy):
+            H_kpc = galaxy.halo_height / KPC_CM
+        else:
+            H_kpc = gcfg.halo_height_kpc
+        self.grid = build_grid(self.grid_cfg, H_kpc)
+        self.galaxy = galaxy if isinstance(galaxy, Galaxy) else build_galaxy(gcfg, self.grid)
+        if self.galaxy.z.shape != self.grid.z.shape or not np.allclose(self.galaxy.z, self.grid.z):
+            raise ConfigError("galaxy.z does not match the grid's cell centres: build the Galaxy with "
+                              "engine.galaxy.build_galaxy(config, grid) on the same grid")
+        self.params = dict(self.law.params) | inj
+        self.law.bind(self.galaxy, self.grid)
+        g = self.grid
+        self.problem = build_problem(g, self.galaxy, inj)
+        n_s, n_z, n_E = self.problem.shape
+        kin = [kinematics(sp, g.E) for sp in SPECIES]
+        kin_lo = [kinematics(sp, g.E_edges[:-1]) for sp in SPECIES]
+        kin_edges = [kinematics(sp, g.E_edges) for sp in SPECIES]
+        self.beta = np.array([k["beta"] for k in kin])
+        self.v = self.beta * C_LIGHT
+        self.R = np.array([k["R"] for k in kin])
+        lnRw = np.log(g.R_waves)
+        self.ridx = np.zeros((n_s, n_E), np.int64)
+        self.rw = np.zeros((n_s, n_E))
+        for s in range(n_s):
+            i, w = _interp_index(lnRw, np.log(self.R[s]))
+            if np.any(i < 0):
+                raise ConfigError("grid: the wave rigidity grid does not cover every species' rigidity")
+            self.ridx[s], self.rw[s] = i, w
+        self.widx = np.zeros((n_s, g.R_waves.size), np.int64)
+        self.ww = np.zeros((n_s, g.R_waves.size))
+        for s in range(n_s):
+            self.widx[s], self.ww[s] = _interp_index(np.log(self.R[s]), lnRw)
+        self.dlnR = np.array([np.diff(np.log(k["R"])) for k in kin_edges])
+        self.E_kin_erg = np.array([sp.A * g.E for sp in SPECIES]) * GEV_ERG
+        self.pv_erg = np.array([sp.A * k["p"] * k["beta"] for sp, k in zip(SPECIES, kin)]) * GEV_ERG
+        self.D_cap = self.v * g.halo_height / 3.0
+        self.adiab = np.array([sp.A * 0 + (k["p"] ** 2 / (k["p"] ** 2 + sp.mass_GeV ** 2) ** 0.5)
+                               for sp, k in zip(SPECIES, kin_lo)])
+        n_R, n_ph = g.R_waves.size, self.galaxy.ism.shape[1]
+        self.eps_cr = np.zeros((n_z, n_R))
+        self.P_cr = np.zeros((n_z, n_R))
+        self.dPdz = np.zeros((n_z, n_R))
+        self.nuob = np.zeros((n_z, n_R))
+        self.vst = np.zeros((n_z, n_R))
+        self.x = np.zeros((n_ph, n_z, n_R))
+        self.flag = np.zeros((n_z, n_R), np.int8)
+        zs = self.galaxy.z_sun
+        self.sun = np.flatnonzero(g.z_faces[1:] <= max(zs, g.z_faces[1]))
+        self.sun_w = g.dz[self.sun] / g.dz[self.sun].sum()
+
+    def update_scattering(self, N):
+        """Evaluate the law on the CR state N and refresh the transport coefficients (one step's hook)."""
+        p, g = self.problem, self.grid
+        _k.cr_state(N, self.E_kin_erg, self.pv_erg, self.dlnR, self.widx, self.ww, g.z, g.halo_height,
+                    self.eps_cr, self.P_cr, self.dPdz)
+        self.law.evaluate(self.eps_cr, self.dPdz, self.nuob, self.vst, self.x, self.flag)
+        if not np.all(np.isfinite(self.nuob)) or not np.all(np.isfinite(self.vst)):
+            return False
+        _k.transport_coefficients(self.nuob, self.vst, self.ridx, self.rw, self.beta, self.v,
+                                  self.galaxy.geometry_factor, self.D_cap, self.galaxy.u_wind, self.galaxy.vA_eff,
+                                  g.dz, p.b_static, self.adiab, p.D_face, p.V_face, p.b_lo, p.K_reacc, p.gain)
+        return True
+
+    def sun_average(self, N):
+        return np.tensordot(self.sun_w, N[:, self.sun, :], axes=([0], [1]))
+
+
+def prepare(params=None, *, law="empirical", galaxy=None, grid=None):
+    """Validate inputs and build the static set-up of a solve (exposed for tests and benchmarks)."""
+    return _Prepared(params, law, galaxy, grid)
+
+
+def _evolve(prep, N, t_max_myr, criterion, dt0_myr=1e-3, dt_max_myr=25.0):
+    g = prep.grid
+    live = prep.law.live
+    growth = 1.3 if live else 1.6
+    dt = dt0_myr
+    t = 0.0
+    hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": []}
+    ok_count = 0
+    n_steps = 0
+    status, message = "not-converged", f"t_max = {t_max_myr:g} Myr reached before the steady-state criterion"
+    E_col = lambda N: float((N * prep.E_kin_erg[:, None, :] * g.dz[None, :, None]).sum())
+    nuob_prev = None
+    max_steps = 20000
+    while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
+        if not prep.update_scattering(N):
+            return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
+        if live and nuob_prev is not None:
+            dln = np.max(np.abs(np.log(np.maximum(prep.nuob, 1e-300)) - np.log(np.maximum(nuob_prev, 1e-300))))
+            if dln > 0.5:
+                dt = max(dt / 2, dt0_myr)
+        nuob_prev = prep.nuob.copy() if live else None
+        dt = min(dt, t_max_myr - t)
+        N_new, e_esc = prep.problem.step(N, dt * MYR_S)
+        if not np.all(np.isfinite(N_new)):
+            if dt > 1e-6:
+                dt /= 4
+                continue
+            return Evolution(N, "failed", f"non-finite CR densities at t = {t:.3g} Myr", t, n_steps, hist)
+        s_old, s_new = prep.sun_average(N), prep.sun_average(N_new)
+        peak = s_new.max(axis=1, keepdims=True)
+        rel_mask = s_new > criterion.floor * np.maximum(peak, 1e-300)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(rel_mask, np.abs(s_new - s_old) / s_new, 0.0).max()
+        e_old, e_new = E_col(N), E_col(N_new)
+        rel = max(rel, abs(e_new - e_old) / max(e_new, 1e-300)) / dt
+        N = N_new
+        t += dt
+        n_steps += 1
+        hist["t_myr"].append(t)
+        hist["E_cr_erg_cm2"].append(e_new)
+        hist["escape_flux"].append(e_esc * GEV_ERG)
+        hist["max_rel_change"].append(rel)
+        at_cap = dt >= 0.999 * min(dt_max_myr, t_max_myr)
+        if rel < criterion.tol_per_myr and t >= criterion.t_min_myr and (at_cap or rel * dt < 1e-8):
+            ok_count += 1
+            if ok_count >= criterion.n_consecutive:
+                status, message = "steady", (f"steady: max fractional change {rel:.2e} per Myr "
+                                             f"< {criterion.tol_per_myr:g} at t = {t:.0f} Myr")
+                break
+        else:
+            ok_count = 0
+        dt = min(dt * growth, dt_max_myr)
+    if n_steps >= max_steps:
+        message = f"step budget ({max_steps}) exhausted at t = {t:.3g} Myr"
+    prep.update_scattering(N)
+    return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()})
+
+
+def _outcome_bands(prep, status):
+    """Label each wave rigidity at the Sun: free-streaming, bottleneck, steady or not-converged (physics spec
+    Sec. 8 'multi-term balance' flags; bottleneck also when streaming beats diffusion over the halo)."""
+    g = prep.grid
+    j = prep.sun[0]
+    labels = []
+    R = g.R_waves
+    beta_p = R / np.sqrt(R ** 2 + 0.938 ** 2)
+    for r in range(R.size):
+        nu = beta_p[r] * prep.nuob[j, r]
+        D = prep.galaxy.geometry_factor * (beta_p[r] * C_LIGHT) ** 2 / (3 * nu)
+        D_cap = beta_p[r] * C_LIGHT * g.halo_height / 3
+        f = prep.flag[j, r]
+        if f == FLAG_FREE or D > 0.5 * D_cap:
+            lab = "free-streaming"
+        elif f == FLAG_BOTTLENECK or abs(prep.vst[j, r]) * g.halo_height > D:
+            lab = "bottleneck"
+        else:
+            lab = "steady" if status == "steady" else "not-converged"
+        labels.append(lab)
+    bands = []
+    lo = 0
+    edges = np.sqrt(R[1:] * R[:-1])
+    edges = np.concatenate([[R[0]], edges, [R[-1]]])
+    for r in range(1, R.size + 1):
+        if r == R.size or labels[r] != labels[lo]:
+            bands.append((float(edges[lo]), float(edges[r]), labels[lo]))
+            lo = r
+    return bands
+
+
+def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="normal", t_max_myr=500.0,
+          criterion=None):
+    """Evolve the CR spectra of one point of parameter space to steady state (or t_max) and observe them.
+
+    Parameters
+    ----------
+    params : dict or None
+        Law parameters (see ``engine.laws.PRESETS[law].PARAMS``) and injection parameters
+        (``engine.species.INJECTION_PARAMS``); missing ones take their defaults.
+    law : str
+        Scattering-law preset (``engine.laws.PRESETS``), default "empirical".
+    galaxy : GalaxyConfig | dict | str | Galaxy | None
+        The galaxy (default: the calibrated ``milky_way`` preset).
+    grid : GridConfig | dict | None
+        Resolution.
+    initial : "normal" | "low" | "high"
+        Initial CR state (see :func:`initial_state`).
+    t_max_myr : float
+        Maximum evolution time [Myr].
+    criterion : SteadyStateCriterion, optional
+
+    Returns
+    -------
+    Result (status "steady", "not-converged" or "failed"); raises ConfigError for bad input only.
+    """
+    t0 = time.perf_counter()
+    check_range("t_max_myr", t_max_myr, 1e-3, 1e5, "Myr")
+    check_choice("initial", initial, INITIAL_CONDITIONS)
+    prep = _Prepared(params, law, galaxy, grid)
+    criterion = criterion or SteadyStateCriterion()
+    N0 = initial_state(initial, prep.problem, prep.grid, prep.galaxy)
+    ev = _evolve(prep, N0, t_max_myr, criterion)
+    return _make_result(prep, ev, law, time.perf_counter() - t0)
+
+
+def _make_result(prep, ev, law, wall):
+    g = prep.grid
+    N_sun = prep.sun_average(ev.N)
+    J = intensity(N_sun, g.E_edges)
+    energy = {sp.name: g.E.copy() for sp in SPECIES}
+    rigidity = {sp.name: prep.R[s].copy() for s, sp in enumerate(SPECIES)}
+    obs = observables_from_spectra(g.E, J, 0.0)
+    R = g.R_waves
+    beta_p = R / np.sqrt(R ** 2 + 0.938 ** 2)
+    nu_s = prep.nuob * beta_p[None, :]
+    kappa = (beta_p[None, :] * C_LIGHT) ** 2 / (3 * np.maximum(nu_s, 1e-300))
+    status = ev.status
+    if status != "failed" and not all(np.all(np.isfinite(y)) for _, y in obs.values()):
+        status = "failed"
+    eps_sun = np.tensordot(prep.sun_w, prep.eps_cr[prep.sun], axes=([0], [0])) / EV_ERG
+    return Result(status=status, message=ev.message, law=law, params=dict(prep.params), species=SPECIES_NAMES,
+                  energy=energy, rigidity=rigidity, spectra=J, observables=obs, R_waves=R.copy(),
+                  z_kpc=g.z / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
+                  outcome=_outcome_bands(prep, status), history=ev.history, eps_cr_sun=eps_sun,
+                  wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr,
+                  extra={"N": ev.N, "x": prep.x.copy()})
