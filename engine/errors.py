@@ -1,7 +1,7 @@
 """Errors a user can act on: bad input, non-convergence, and physical collapse (a reported outcome)."""
 
-__all__ = ["CrsurveyError", "ConfigError", "ConvergenceError", "SolutionCollapse", "check_range",
-           "check_choice"]
+__all__ = ["CrsurveyError", "ConfigError", "ConvergenceError", "SolutionCollapse", "DataFormatError",
+           "check_range", "check_choice"]
 
 import difflib
 import math
@@ -13,6 +13,10 @@ class CrsurveyError(Exception):
 
 class ConfigError(CrsurveyError, ValueError):
     """Bad input: the message names the field, the value, and what is allowed."""
+
+
+class DataFormatError(CrsurveyError, ValueError):
+    """A shipped or user data file is malformed: the message names the file and the line."""
 
 
 class ConvergenceError(CrsurveyError):
