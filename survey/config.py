@@ -273,7 +273,7 @@ class SurveyConfig:
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, d) -> "SurveyConfig":
+    def from_dict(cls, d, *, warn: bool = False) -> "SurveyConfig":
         """Build from a (TOML-shaped or resolved) dict; every bad field raises :class:`ConfigError`."""
         if isinstance(d, SurveyConfig):
             return d
@@ -298,10 +298,10 @@ class SurveyConfig:
         if not isinstance(mo, dict):
             raise ConfigError(f"[model_options] must be a table, got {mo!r}")
         cfg = cls(parameters=tuple(params), model_options=mo, **sec)
-        cfg._check_cross()
+        cfg._check_cross(warn)
         return cfg
 
-    def _check_cross(self):
+    def _check_cross(self, warn: bool = False):
         space = self.space
         if space.ndim == 0:
             raise ConfigError("parameters: no free parameter to sample (every parameter is fixed)")
@@ -312,12 +312,12 @@ class SurveyConfig:
                     f"sampler.nwalkers = {self.sampler.nwalkers} is too small for {space.ndim} free parameters "
                     f"({', '.join(space.names)}): emcee's {moves[0]} move needs nwalkers >= 2*ndim = {2 * space.ndim}"
                 )
-            if self.sampler.nwalkers < 4 * space.ndim:
+            if warn and self.sampler.nwalkers < 4 * space.ndim:
                 _warn_once(f"sampler.nwalkers = {self.sampler.nwalkers} is small for ndim = {space.ndim} "
                            "(>= 4*ndim recommended)")
         if self.survey.model == "engine":
             self._check_engine()
-        if self.resources.n_agents == 1:
+        if warn and self.resources.n_agents == 1:
             _warn_once("resources.n_agents = 1: evaluations run on a single agent (no parallelism)")
 
     def _check_engine(self):
@@ -434,7 +434,7 @@ def _resolve_parameters(survey: SurveySection, given: dict, fixed: dict) -> list
 def load_config(path_or_dict) -> SurveyConfig:
     """Load a survey config from a TOML file, a dict or a :class:`SurveyConfig`."""
     if isinstance(path_or_dict, (SurveyConfig, dict)):
-        return SurveyConfig.from_dict(path_or_dict)
+        return SurveyConfig.from_dict(path_or_dict, warn=True)
     path = Path(path_or_dict)
     if not path.exists():
         raise ConfigError(f"config file {str(path)!r} does not exist")
@@ -444,7 +444,7 @@ def load_config(path_or_dict) -> SurveyConfig:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
     raw.setdefault("survey", {}).setdefault("name", path.stem)
-    return SurveyConfig.from_dict(raw)
+    return SurveyConfig.from_dict(raw, warn=True)
 
 
 #: Fields that may differ on resume without --allow-changes (runtime knobs, not physics or statistics).

@@ -133,12 +133,17 @@ def autocorr_times(chain: np.ndarray) -> np.ndarray:
     """Integrated autocorrelation time per parameter of ``chain[step, walker, param]`` (quiet)."""
     if chain.shape[0] < 4:
         return np.full(chain.shape[2], np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
+    alog = logging.getLogger("emcee.autocorr")
+    level = alog.level
+    alog.setLevel(logging.ERROR)  # quiet=True still logs a warning for every short chain
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             return emcee.autocorr.integrated_time(chain, quiet=True)
-        except Exception:
-            return np.full(chain.shape[2], np.nan)
+    except Exception:
+        return np.full(chain.shape[2], np.nan)
+    finally:
+        alog.setLevel(level)
 
 
 def convergence_report(chains: dict, accepted: dict, names, burn_frac: float = 0.5) -> dict:
