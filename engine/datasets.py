@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, CrsurveyError
+from .errors import ConfigError, DataFormatError
 
 __all__ = [
     "Dataset", "DataFormatError", "DATA_DIR", "DATASET_FILES", "COVARIANCE_FILES", "QUANTITIES",
@@ -37,10 +37,6 @@ QUANTITIES = ("B/C", "pbar/p", "10Be/9Be", "e+/(e+ + e-)", "p", "He", "C", "N", 
 _X_UNIT = {"rigidity": "GV", "Ekn": "GeV/n", "energy": "GeV"}
 _FLUX_UNIT = {"rigidity": "(m^2 sr s GV)^-1", "Ekn": "(m^2 sr s GeV/n)^-1", "energy": "(m^2 sr s GeV)^-1"}
 _GEV_PER_MEV = 1e-3
-
-
-class DataFormatError(CrsurveyError, ValueError):
-    """A data file does not have the expected format; the message names the file and line."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,13 +146,16 @@ def _check_row(path, lineno, x, y, errs):
             raise DataFormatError(f"{path}, line {lineno}: negative uncertainty {e!r}")
 
 
+def _read_text(path):
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"{path}: cannot read data file ({exc})") from None
+
+
 def _data_lines(path):
     """Yield (lineno, line) for non-blank, non-comment lines."""
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise DataFormatError(f"{path}: cannot read data file ({exc})") from None
-    for i, line in enumerate(text.splitlines(), start=1):
+    for i, line in enumerate(_read_text(path).splitlines(), start=1):
         s = line.strip()
         if s and not s.startswith("#"):
             yield i, line
@@ -164,7 +163,7 @@ def _data_lines(path):
 
 def _header(path, key):
     """Value of a ``#Key: value`` header line, with its line number."""
-    for i, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for i, line in enumerate(_read_text(path).splitlines(), start=1):
         if line.startswith(f"#{key}:"):
             return i, line.split(":", 1)[1].strip()
     raise DataFormatError(f"{path}: header line '#{key}:' is missing (line 1-8 of a KISS/CRDB table)")
@@ -195,7 +194,7 @@ def _read_kiss(path, y_quantity, x_quantity):
 def _read_crdb_dat(path, y_quantity):
     """CRDB ``.dat``: 2 ``#`` lines (quantity + experiment(epoch), column names), then 10 columns
     <E> Elo Eup y ystat_lo ystat_up ysyst_lo ysyst_up yerrtot_lo yerrtot_up (E in GeV/n)."""
-    lines = Path(path).read_text().splitlines()
+    lines = _read_text(path).splitlines()
     first = lines[0].lstrip("#").split() if lines else []
     if not first or first[0] != y_quantity:
         raise DataFormatError(f"{path}, line 1: expected a '#   {y_quantity}  <experiment>(<epoch>)' header, "
@@ -215,7 +214,7 @@ def _read_crdb_dat(path, y_quantity):
 def _read_cummings_t8(path):
     """Cummings+16 Table 8 (He): 5 header lines, then E_min E_max E_plot [MeV/n] J sig sys [(m^2 s sr MeV/n)^-1]
     Counts TT.  Converted to GeV/n and per GeV/n."""
-    lines = Path(path).read_text().splitlines()
+    lines = _read_text(path).splitlines()
     if not lines or not lines[0].startswith("Table 8"):
         raise DataFormatError(f"{path}, line 1: expected 'Table 8' (Cummings et al. 2016), got "
                               f"{lines[0] if lines else ''!r}")
@@ -235,7 +234,7 @@ def _read_cummings_t9(path, Z):
     """Cummings+16 Table 9 (Z > 2): 4 header lines, then two blocks of Z E_min E_max [MeV/n] J sig sys
     [(m^2 s sr MeV/n)^-1] Counts TT per line (a zero-filled block is padding).  Rows of charge ``Z``
     are kept, converted to GeV/n, x = sqrt(E_min E_max)."""
-    lines = Path(path).read_text().splitlines()
+    lines = _read_text(path).splitlines()
     if not lines or not lines[0].startswith("Table 9"):
         raise DataFormatError(f"{path}, line 1: expected 'Table 9' (Cummings et al. 2016), got "
                               f"{lines[0] if lines else ''!r}")
