@@ -266,7 +266,7 @@ def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, z, H, eps_cr, P_cr, dPdz):
 
 
 @njit(cache=True)
-def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, dz,
+def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, reacc, dz,
                            b_static, adiab, D_face, V_face, b_lo, K_reacc, gain):
     """Map the law's nu_s/beta and streaming speed (n_z, n_R) onto every species' bins and build the
     transport coefficients (physics spec Eq. 10-11, Sec. 2 [S]).
@@ -275,7 +275,7 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
     D_cap = v H / 3 (free streaming across the halo); harmonic means at faces.
     V = u_wind + v_st at faces; adiabatic (wind + streaming) losses -dE/dt = adiab * div(V)/3 for expansion,
     gains (compression) go to ``gain`` for the momentum step; reacceleration D_pp/p^2 =
-    (vA_eff^2 - vbar_A^2) / (9 kappa_par) with vbar_A = 2 v_st (v_st is the isotropic average vbar_A/2).
+    reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par) with vbar_A = 2 v_st (v_st is the isotropic average vbar_A/2).
     ridx, rw : (n_s, n_E) wave-grid index and weight of each species bin's rigidity.
     """
     n_s, n_z, n_E = D_face.shape
@@ -294,7 +294,7 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
                 Dc[j] = D
                 vc[j] = (1.0 - ww) * vst[j, k] + ww * vst[j, k + 1]
                 va2 = vA_eff[j] * vA_eff[j] - 4.0 * vc[j] * vc[j]
-                K_reacc[s, j, i] = va2 / (9.0 * kappa) if va2 > 0.0 else 0.0
+                K_reacc[s, j, i] = reacc * va2 / (9.0 * kappa) if va2 > 0.0 else 0.0
             for j in range(n_z):
                 if j < n_z - 1:
                     D_face[s, j, i] = 2.0 * Dc[j] * Dc[j + 1] / (Dc[j] + Dc[j + 1])

@@ -64,7 +64,7 @@ class GalaxyConfig:
     """
 
     preset: str = "milky_way"
-    halo_height_kpc: float = 25.0
+    halo_height_kpc: float = 33.0
     geometry_factor: float = 1.0 / 3.0   # D_zz = geometry_factor * kappa_par (1/3: tangled field, H22 fn. 9)
     phases: tuple = MILKY_WAY_PHASES
     B0_uG: float = 5.0

@@ -51,6 +51,8 @@ class ScatteringLaw:
     name = "base"
     PARAMS: dict = {}
     live = False
+    #: multiplies the diffusive-reacceleration rate (v_A,eff^2 - vbar_A^2)/(9 kappa) [physics spec Eq. 10]
+    reacceleration = 1.0
 
     def __init__(self, params=None):
         params = dict(params or {})
@@ -78,6 +80,9 @@ class EmpiricalLaw(ScatteringLaw):
 
     Streaming: ``stream`` multiplies the isotropically averaged maximal streaming speed v_A,eff/2
     (physics spec Sec. 2 [S]); 0 (default) reproduces the seed's Fig. 1 model, which has no streaming term.
+    Reacceleration: ``reacc`` multiplies the diffusive-reacceleration rate v_A,eff^2/(9 kappa); the default 0
+    matches the seed's Fig. 1 model and the DRAGON2 calibration of physics spec Sec. 11 (no reacceleration).
+    With reacc = 1 and the volume-filling hot gas (v_A ~ 100 km/s) reacceleration is strong in a 15-25 kpc halo.
     """
 
     name = "empirical"
@@ -86,7 +91,12 @@ class EmpiricalLaw(ScatteringLaw):
         "nu0": ParamSpec(1e-9, 1e-13, 1e-5, "s^-1", "scattering rate at 1 GV"),
         "delta": ParamSpec(0.6, 0.0, 1.5, "", "rigidity slope delta_s"),
         "stream": ParamSpec(0.0, 0.0, 1.0, "", "streaming at stream * v_A,eff/2"),
+        "reacc": ParamSpec(0.0, 0.0, 1.0, "", "diffusive reacceleration at reacc * v_A,eff^2/(9 kappa)"),
     }
+
+    def __init__(self, params=None):
+        super().__init__(params)
+        self.reacceleration = self.params["reacc"]
 
     def bind(self, galaxy, grid):
         super().bind(galaxy, grid)

@@ -151,6 +151,7 @@ class _Prepared:
             return False
         _k.transport_coefficients(self.nuob, self.vst, self.ridx, self.rw, self.beta, self.v,
                                   self.galaxy.geometry_factor, self.D_cap, self.galaxy.u_wind, self.galaxy.vA_eff,
+                                  float(self.law.reacceleration),
                                   g.dz, p.b_static, self.adiab, p.D_face, p.V_face, p.b_lo, p.K_reacc, p.gain)
         return True
 
@@ -163,10 +164,13 @@ def prepare(params=None, *, law="empirical", galaxy=None, grid=None):
     return _Prepared(params, law, galaxy, grid)
 
 
-def _evolve(prep, N, t_max_myr, criterion, dt0_myr=1e-3, dt_max_myr=25.0):
+def _evolve(prep, N, t_max_myr, criterion, dt0_myr=1e-3, dt_max_myr=None):
     g = prep.grid
     live = prep.law.live
     growth = 1.3 if live else 1.6
+    if dt_max_myr is None:
+        # a fixed law is linear and time independent: backward Euler may take long steps toward the steady state
+        dt_max_myr = 50.0 if live else 250.0
     dt = dt0_myr
     t = 0.0
     hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": []}
@@ -252,7 +256,7 @@ def _outcome_bands(prep, status):
     return bands
 
 
-def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="normal", t_max_myr=500.0,
+def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="normal", t_max_myr=10000.0,
           criterion=None):
     """Evolve the CR spectra of one point of parameter space to steady state (or t_max) and observe them.
 
@@ -270,7 +274,9 @@ def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="norm
     initial : "normal" | "low" | "high"
         Initial CR state (see :func:`initial_state`).
     t_max_myr : float
-        Maximum evolution time [Myr].
+        Maximum evolution time [Myr]. Default 10 Gyr (the age of the disk): the calibrated halo's slowest
+        relaxation time at ~1 GV is 4 H^2/(pi^2 D) ~ 2 Gyr, so H22's 500 Myr is not a steady state here
+        (README, "Time to steady state").
     criterion : SteadyStateCriterion, optional
 
     Returns

@@ -83,12 +83,12 @@ def kinematics(sp: Species, E):
 # Injection and source parameters (engine.solve params), with defaults and ranges [physics spec Sec. 10-11].
 # Source abundances are number ratios to protons at equal rigidity.
 INJECTION_PARAMS = {
-    "eps_inj": (0.1, 1e-4, 1.0, "", "fraction of SN kinetic energy given to CR nuclei"),
-    "lepton_fraction": (0.02, 0.0, 1.0, "", "lepton energy / nuclear CR energy at injection"),
+    "eps_inj": (0.25, 1e-4, 1.0, "", "fraction of SN kinetic energy given to CR nuclei (calibrated: README)"),
+    "lepton_fraction": (0.11, 0.0, 1.0, "", "lepton energy / nuclear CR energy at injection (calibrated: README)"),
     "inj_slope": (2.2, 1.5, 3.5, "", "nuclear injection dN/dR ~ R^-inj_slope (f ~ p^-4.2 -> 2.2, H22 Sec. 4.2)"),
-    "inj_slope_e": (2.5, 1.5, 3.5, "", "electron injection dN/dR ~ R^-inj_slope_e"),
-    "src_He": (0.12, 0.0, 1.0, "", "He/p at equal rigidity at the source"),
-    "src_C": (4.0e-3, 0.0, 0.1, "", "C/p at equal rigidity at the source"),
-    "src_N": (3.0e-4, 0.0, 0.1, "", "N/p at equal rigidity at the source"),
-    "src_O": (4.5e-3, 0.0, 0.1, "", "O/p at equal rigidity at the source"),
+    "inj_slope_e": (2.2, 1.5, 3.5, "", "electron injection dN/dR ~ R^-inj_slope_e"),
+    "src_He": (0.25, 0.0, 1.0, "", "He/p at equal rigidity at the source"),
+    "src_C": (9.7e-3, 0.0, 0.1, "", "C/p at equal rigidity at the source"),
+    "src_N": (1.2e-3, 0.0, 0.1, "", "N/p at equal rigidity at the source"),
+    "src_O": (1.2e-2, 0.0, 0.1, "", "O/p at equal rigidity at the source"),
 }

@@ -231,10 +231,10 @@ class SteadyStateCriterion:
     their species' peak), and of the column CR energy, must stay below ``tol_per_myr`` for ``n_consecutive``
     steps, with the time step at its cap (so that the slowest modes have been tested) and t >= t_min_myr.
     With backward Euler the change per step is dt x residual, so the remaining distance to the steady state
-    is about tol x (slowest relaxation time); tol = 2e-5/Myr keeps it below ~1-2 % for relaxation times <~ 1 Gyr.
+    is about tol x (slowest relaxation time); tol = 1e-5/Myr keeps it below ~2 % for relaxation times <~ 2 Gyr.
     """
 
-    tol_per_myr: float = 2e-5
+    tol_per_myr: float = 1e-5
     n_consecutive: int = 3
     floor: float = 1e-6
     t_min_myr: float = 20.0
