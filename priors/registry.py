@@ -170,7 +170,7 @@ class Parameter:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
-        d = {"name": self.name, "unit": self.unit, "prior": self.prior, "target": self.target}
+        d = {"name": self.name, "unit": self.unit, "prior": self.prior, "target": self.target, "doc": self.doc}
         for k in ("lo", "hi", "value", "mu", "sigma"):
             v = getattr(self, k)
             if v is not None and math.isfinite(v):

@@ -53,6 +53,9 @@ class EngineModel:
         self.initial = config.engine.initial
         self.datasets = config.likelihood.datasets
         self.options = config.likelihood.options or None
+        warm = getattr(engine, "warmup", None)
+        if warm is not None:  # compile / load the numba cache before the first timed evaluation
+            warm()
 
     def solve(self, params):
         return self.engine.solve(params, law=self.law, galaxy=self.galaxy, grid=self.grid,
