@@ -1,0 +1,149 @@
+"""engine.solve end to end with the empirical law: calibration against AMS-02, initial-condition
+independence, resolution convergence, the Result interface and bad-input errors."""
+
+import math
+
+import numpy as np
+import pytest
+
+import engine
+from engine.datasets import load
+from engine.observables import OBSERVABLE_NAMES
+
+# AMS-02 B/C (PhysRep 2021) near 10 and 100 GV, read from the shipped table
+BC = load("AMS-02 B/C")
+
+
+def ams_bc(R):
+    return float(np.exp(np.interp(np.log(R), np.log(BC.x), np.log(BC.y))))
+
+
+@pytest.fixture(scope="module")
+def fig1():
+    """The seed's Fig. 1 empirical law (nu0 = 1e-9 s^-1, delta = 0.6) in the calibrated milky_way galaxy."""
+    return engine.solve(params={"nu0": 1e-9, "delta": 0.6})
+
+
+RTOL_CALIB = 0.10   # calibration target: B/C within 10 % of AMS-02 at 10 and 100 GV (LIS vs TOA ~ 3 % here)
+
+
+def test_fig1_reaches_steady_state(fig1):
+    assert fig1.status == "steady"
+    assert all(lab == "steady" for _, _, lab in fig1.outcome)
+    assert np.all(np.diff(fig1.history["t_myr"]) > 0)
+
+
+def test_calibration_reproduces_ams02_bc(fig1):
+    for R in (10.0, 100.0):
+        assert fig1.at("B/C", R) == pytest.approx(ams_bc(R), rel=RTOL_CALIB)
+
+
+def slope(x, y, lo, hi):
+    m = (x > lo) & (x < hi)
+    return np.polyfit(np.log(x[m]), np.log(y[m]), 1)[0]
+
+
+def test_proton_slope_is_injection_plus_delta(fig1):
+    """Above 20 GV the LIS proton flux falls as R^-(2.2 + delta) (injection f ~ p^-4.2, physics spec Sec. 10)."""
+    x, y = fig1.observables["p"]
+    assert slope(x, y, 20, 200) == pytest.approx(-(2.2 + 0.6), abs=0.06)
+
+
+@pytest.mark.parametrize("delta", [0.45, 0.6, 0.75])
+def test_bc_slope_tracks_minus_delta(delta):
+    """B/C ~ X sigma / (1 + X/lambda) with X ~ R^-delta: slope -delta at high R, flattened by destruction below."""
+    r = engine.solve(params={"delta": delta}, grid={"bins_per_decade": 6})
+    x, y = r.observables["B/C"]
+    s_mid, s_high = slope(x, y, 20, 200), slope(x, y, 200, 2000)
+    assert -delta - 0.02 < s_mid < -0.5 * delta
+    assert s_high == pytest.approx(-delta, abs=0.1)
+
+
+def test_steady_state_independent_of_initial_condition(fig1):
+    """H22 Sec. 5: the empirical law converges to the same state from any initial normalisation."""
+    for ini in ("low", "high"):
+        r = engine.solve(params={"nu0": 1e-9, "delta": 0.6}, initial=ini)
+        assert r.status == "steady"
+        for s in ("p", "C", "B", "e-", "e+", "10Be"):
+            sel = (r.energy[s] > 0.01) & (r.energy[s] < 1e3)
+            np.testing.assert_allclose(r.spectra[s][sel], fig1.spectra[s][sel], rtol=0.02)
+
+
+def test_energy_resolution_convergence():
+    """B/C and p at 10 GV change by < 3 % from 8 to 16 bins per decade (second-order loss scheme)."""
+    a = engine.solve(grid={"bins_per_decade": 8})
+    b = engine.solve(grid={"bins_per_decade": 16})
+    for name in ("B/C", "p", "e-", "10Be/9Be"):
+        x = 1.0 if name == "10Be/9Be" else 10.0
+        assert a.at(name, x) == pytest.approx(b.at(name, x), rel=0.03)
+
+
+def test_result_interface(fig1):
+    assert set(fig1.observables) == set(OBSERVABLE_NAMES)
+    for name in ("B/C", "pbar/p", "10Be/9Be", "e+/(e+ + e-)", "p", "e-", "C", "O"):
+        x, y = fig1.observables[name]
+        assert x.shape == y.shape and np.all(np.isfinite(y)) and np.all(np.diff(x) > 0)
+    assert fig1.nu_s.shape == fig1.kappa.shape == (fig1.z_kpc.size, fig1.R_waves.size)
+    # kappa_par = 3.0e29 beta R^0.6 cm^2/s for the Fig. 1 law (physics spec Sec. 9)
+    i = np.argmin(np.abs(fig1.R_waves - 10.0))
+    R = fig1.R_waves[i]
+    beta = R / math.hypot(R, 0.938)
+    assert fig1.kappa[0, i] == pytest.approx(3.0e29 * beta * R ** 0.6, rel=0.01)
+    rec = fig1.to_record()
+    assert rec["status"] == "steady" and rec["param.delta"] == 0.6
+    assert all(isinstance(v, (str, float, int, bool, list)) for v in rec.values())
+    assert len(rec["obs.B/C.x"]) == len(rec["obs.B/C.y"])
+    mod = fig1.modulated(0.0)
+    np.testing.assert_allclose(mod["B/C"][1], fig1.observables["B/C"][1])
+    assert fig1.modulated(0.6)["p"][1][10] < fig1.observables["p"][1][10]
+
+
+def test_cr_energy_density_at_sun(fig1):
+    """LISM CR energy density ~ 1 eV cm^-3 (physics spec Sec. 12), dominated by 1-10 GV protons."""
+    e = np.trapezoid(fig1.eps_cr_sun, np.log(fig1.R_waves))
+    assert 0.3 < e < 3.0
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"delta": 3.0}, "params.delta"),
+    ({"nu0": float("nan")}, "params.nu0"),
+    ({"nu0": -1e-9}, "params.nu0"),
+    ({"dleta": 0.5}, "params.dleta"),
+    ({"eps_inj": 2.0}, "params.eps_inj"),
+])
+def test_bad_params_raise_clear_errors(params, field):
+    with pytest.raises(engine.ConfigError, match=field.replace(".", r"\.")):
+        engine.solve(params=params)
+
+
+def test_bad_choices():
+    with pytest.raises(engine.ConfigError, match="law"):
+        engine.solve(law="empirikal")
+    with pytest.raises(engine.ConfigError, match="initial"):
+        engine.solve(initial="medium")
+    with pytest.raises(engine.ConfigError, match="galaxy.halo_height_kpc"):
+        engine.solve(galaxy={"halo_height_kpc": -2})
+    with pytest.raises(engine.ConfigError, match="grid.n_z"):
+        engine.solve(grid={"n_z": 1})
+    with pytest.raises(engine.ConfigError, match="grid.nz"):
+        engine.solve(grid={"nz": 10})
+    with pytest.raises(engine.ConfigError, match="species"):
+        engine.species.species_index("Fe")
+
+
+def test_user_galaxy_is_validated():
+    cfg = engine.GalaxyConfig()
+    grid = engine.build_grid(engine.GridConfig(n_z=8), cfg.halo_height_kpc)
+    g = engine.build_galaxy(cfg, grid)
+    from dataclasses import replace
+    bad = g.n_H.copy()
+    bad[3] = -1.0
+    with pytest.raises(engine.ConfigError, match="galaxy.n_H"):
+        replace(g, n_H=bad)
+    with pytest.raises(engine.ConfigError, match="galaxy.U_rad"):
+        replace(g, U_rad=g.U_rad[:-1])
+    with pytest.raises(engine.ConfigError, match=r"galaxy.phases\[WNM\].n_cm3"):
+        engine.Phase("WNM", 0.3, -0.5, 8000.0, 0.05, 0.01, 0.4)
+    # a user-supplied Galaxy on the matching grid is accepted by solve
+    r = engine.solve(galaxy=g, grid=engine.GridConfig(n_z=8), t_max_myr=50)
+    assert r.status in ("steady", "not-converged")
