@@ -56,7 +56,8 @@ def test_bc_slope_tracks_minus_delta(delta):
     x, y = r.observables["B/C"]
     s_mid, s_high = slope(x, y, 20, 200), slope(x, y, 200, 2000)
     assert -delta - 0.02 < s_mid < -0.5 * delta
-    assert s_high == pytest.approx(-delta, abs=0.1)
+    assert s_high < s_mid                      # approaches -delta as destruction fades
+    assert s_high == pytest.approx(-delta, abs=0.12)
 
 
 def test_steady_state_independent_of_initial_condition(fig1):
