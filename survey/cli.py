@@ -102,11 +102,15 @@ def parse_sets(items) -> dict:
     for it in items or []:
         if "=" not in it:
             raise ValueError(f"--set {it!r}: expected name=value")
-        k, v = it.split("=", 1)
-        try:
-            out[k.strip()] = float(v)
-        except ValueError:
-            out[k.strip()] = v.strip()
+        k, v = (a.strip() for a in it.split("=", 1))
+        for conv in (int, float):
+            try:
+                out[k] = conv(v)
+                break
+            except ValueError:
+                continue
+        else:
+            out[k] = v
     return out
 
 
