@@ -103,7 +103,7 @@ class NonlinearLandau(DampingTerm):
     name = "nonlinear_landau"
     code = _k.D_NLL
     exponents = (1.0, 1.0, 0.0)
-    COEFFS = {"C": ParamSpec(math.sqrt(math.pi) / 8.0, 0.0, 100.0, "", "Gamma0_nll/(c_s k)")}
+    COEFFS = {"C": ParamSpec(math.sqrt(math.pi) / 8.0, 0.0, 1e6, "", "Gamma0_nll/(c_s k)")}
 
     def _row(self):
         return [self.C]
