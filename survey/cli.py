@@ -340,5 +340,17 @@ def warmup():
     console.print(f"engine warm in {time.time() - t0:.1f} s (NUMBA_CACHE_DIR={os.environ.get('NUMBA_CACHE_DIR', '-')})")
 
 
+@app.command()
+def reproduce(out: Path = typer.Option(Path("results/reproduce"), "--out", help="report directory"),
+              quick: bool = typer.Option(False, "--quick", help="coarse grid (CI, a few minutes on 2 cores)"),
+              address: str = typer.Option("local", "--address", help="local (embedded Ray), auto, or host:port")):
+    """Run the seed paper's (H22) model comparison and write report.html + summary.json."""
+    from .reproduce import reproduce as _reproduce
+
+    rep = _reproduce(out, quick=quick, address=address)
+    console.print(rep.table(), soft_wrap=True)
+    console.print(f"wrote {rep.html_path} and {rep.json_path} ({rep.wall_s:.0f} s)")
+
+
 if __name__ == "__main__":  # python -m survey.cli
     sys.exit(app())
