@@ -155,10 +155,11 @@ class WaveBalance:
     x_cap : float, cap on e_A/e_B (1: e_A = e_B, Bohm-like scattering)
     mfp_floor_kpc : float, mean free path at the floor [kpc] (default 1 Mpc, kappa_par ~ 1e35 cm^2/s)
     free_mfp_fraction : float, a (z, R) cell is flagged FLAG_FREE when c/(3 <nu_s>) exceeds this
-        fraction of the halo height (the escape time is then within ~15 light-crossing times)
+        fraction of the halo height (default 0.03, ~1 kpc for H = 33 kpc: the diffusive escape time
+        1.5 H^2/(c lambda) is then <~ 50 light-crossing times, ~5 Myr, vs >~ 100 Myr for the empirical law)
     """
 
-    def __init__(self, damping, driving, *, x_cap=1.0, mfp_floor_kpc=1000.0, free_mfp_fraction=0.1):
+    def __init__(self, damping, driving, *, x_cap=1.0, mfp_floor_kpc=1000.0, free_mfp_fraction=0.03):
         from .damping import DampingTerm
         from .driving import DrivingTerm
         for t in damping:
