@@ -327,7 +327,7 @@ def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone):
 @njit(cache=True)
 def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                   fV, nuob_unit, u_floor, vae, e_B,
-                  eps, dPdz, monotone, u_cap, geom, mfp_free,
+                  eps, dPdz, monotone, u_cap, geom, mfp_free, l_reg,
                   u_state, out_nuob, out_vst, out_x, out_flag):
     """Local steady state S_+- = Q_+- of every phase, cell and rigidity, and the phase-averaged
     scattering outputs [physics spec Sec. 4-5, 8, 11; H22 Eq. 6-9].
@@ -343,6 +343,9 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
     eps, dPdz : (n_z, n_R) eps_cr [erg cm^-3] and dP'/dz [erg cm^-4] per ln R
     monotone : bool ; u_cap : ln x_cap ; geom : D_zz / kappa_par ; mfp_free : mean free path [cm]
         above which a cell counts as free streaming
+    l_reg : [cm] regularisation length of the CR gradient: the gradient driving the waves is
+        max(|dP'/dz|, P'/l_reg) with P' = eps/3, and the streaming direction -dP'/dz / max(...) goes
+        smoothly through zero (Sharma, Colella & Martin 2010 in spirit); 0 disables it
     u_state : (n_phase, n_z, n_R) warm start, updated in place
     out_nuob, out_vst : (n_z, n_R) ; out_x : (n_phase, n_z, n_R) ; out_flag : (n_z, n_R) int8
 
@@ -361,12 +364,13 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                 e = 0.0
                 g = 0.0
             e = max(e, 0.0)
-            ag = abs(g)
+            ag_raw = abs(g)
+            ag = ag_raw
+            if l_reg > 0.0:
+                ag = max(ag_raw, e / (3.0 * l_reg))
             sgn = 0.0
-            if g > 0.0:
-                sgn = 1.0
-            elif g < 0.0:
-                sgn = -1.0
+            if ag > 0.0:
+                sgn = g / ag
             nu_sum = 0.0
             vst_sum = 0.0
             dom = -1
@@ -427,9 +431,9 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                 fl = FL_BOTTLENECK
             elif all_floor or C_LIGHT >= 3.0 * nu_sum * mfp_free:
                 fl = FL_FREE
-            elif e > 0.0 and ag > 0.0:
+            elif e > 0.0 and ag_raw > 0.0:
                 # streaming-dominated: diffusive speed D_zz |dP'/dz| / P' (P' ~ eps/3) below |v_st|
-                v_diff = geom * C_LIGHT * C_LIGHT / (3.0 * nu_sum) * 3.0 * ag / e
+                v_diff = geom * C_LIGHT * C_LIGHT / (3.0 * nu_sum) * 3.0 * ag_raw / e
                 if v_diff < abs(vst_sum):
                     fl = FL_BOTTLENECK
             out_flag[z, r] = fl

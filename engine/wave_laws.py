@@ -39,7 +39,7 @@ class WaveLaw(ScatteringLaw):
     Options (not survey parameters, keyword arguments of the constructor):
 
     * ``dust_convention``: ``"text"`` (default) or ``"code"`` (physics spec Sec. 15 item 2);
-    * ``x_cap``, ``mfp_floor_kpc``, ``free_mfp_fraction``: see :class:`engine.waves.WaveBalance`.
+    * ``x_cap``, ``mfp_floor_kpc``, ``free_mfp_fraction``, ``grad_length``: see :class:`engine.waves.WaveBalance`.
     """
 
     name = "wave_law"
@@ -47,10 +47,11 @@ class WaveLaw(ScatteringLaw):
     PARAMS: dict = {}
 
     def __init__(self, params=None, *, dust_convention="text", x_cap=1.0, mfp_floor_kpc=1000.0,
-                 free_mfp_fraction=0.03):
+                 free_mfp_fraction=0.03, grad_length="halo"):
         super().__init__(params)
         self.dust_convention = check_choice("law.dust_convention", dust_convention, ["text", "code"])
-        self._balance_opts = dict(x_cap=x_cap, mfp_floor_kpc=mfp_floor_kpc, free_mfp_fraction=free_mfp_fraction)
+        self._balance_opts = dict(x_cap=x_cap, mfp_floor_kpc=mfp_floor_kpc, free_mfp_fraction=free_mfp_fraction,
+                                  grad_length=grad_length)
         self.damping, self.driving = self.terms()
         self.balance = WaveBalance(self.damping, self.driving, **self._balance_opts)  # validates options
 

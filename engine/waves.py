@@ -154,12 +154,18 @@ class WaveBalance:
     damping, driving : sequences of :class:`engine.damping.DampingTerm` / :class:`engine.driving.DrivingTerm`
     x_cap : float, cap on e_A/e_B (1: e_A = e_B, Bohm-like scattering)
     mfp_floor_kpc : float, mean free path at the floor [kpc] (default 1 Mpc, kappa_par ~ 1e35 cm^2/s)
+    grad_length : "halo" (default) or float [kpc], regularisation of the CR gradient that drives
+        self-confinement: |dP'/dz| -> max(|dP'/dz|, P'/l) with P' ~ eps_cr/3, i.e. the CR gradient length
+        never exceeds l (the halo height by default). It only acts near extrema of P' (the midplane,
+        plateaus), where S_sc -> 0 would otherwise send kappa -> infinity and make the explicitly coupled
+        transport flicker; 0 disables it. The streaming direction goes smoothly through zero there.
     free_mfp_fraction : float, a (z, R) cell is flagged FLAG_FREE when c/(3 <nu_s>) exceeds this
         fraction of the halo height (default 0.03, ~1 kpc for H = 33 kpc: the diffusive escape time
         1.5 H^2/(c lambda) is then <~ 50 light-crossing times, ~5 Myr, vs >~ 100 Myr for the empirical law)
     """
 
-    def __init__(self, damping, driving, *, x_cap=1.0, mfp_floor_kpc=1000.0, free_mfp_fraction=0.03):
+    def __init__(self, damping, driving, *, x_cap=1.0, mfp_floor_kpc=1000.0, free_mfp_fraction=0.03,
+                 grad_length="halo"):
         from .damping import DampingTerm
         from .driving import DrivingTerm
         for t in damping:
@@ -173,6 +179,9 @@ class WaveBalance:
         self.x_cap = check_range("waves.x_cap", x_cap, 1e-6, 1.0)
         self.mfp_floor_kpc = check_range("waves.mfp_floor_kpc", mfp_floor_kpc, 1.0, 1e6, "kpc")
         self.free_mfp_fraction = check_range("waves.free_mfp_fraction", free_mfp_fraction, 1e-3, 1e3)
+        if grad_length != "halo":
+            grad_length = check_range("waves.grad_length", grad_length, 0.0, 1e3, "kpc")
+        self.grad_length = grad_length
         self.bound = False
 
     # ------------------------------------------------------------------ lowering (once per galaxy)
@@ -237,6 +246,7 @@ class WaveBalance:
         H = float(getattr(galaxy, "halo_height", 8.0 * KPC_CM))
         self._mfp_free = self.free_mfp_fraction * H
         self._geom = float(getattr(galaxy, "geometry_factor", 1.0 / 3.0))
+        self._l_reg = H if self.grad_length == "halo" else self.grad_length * KPC_CM
         self._u_state = np.full((n_p, n_z, n_R), np.log(1e-7))
         self.shape = (n_p, n_z, n_R)
         self.R_waves = R
@@ -272,7 +282,7 @@ class WaveBalance:
         return _k.solve_balance(self._coef, self._g_bexp, self._g_crkind, self._g_crexp, self._g_dir,
                                 self._g_sign, self._fV, self._nuob_unit, self._u_floor, self._vae, self._e_B,
                                 eps, grad, self._monotone, self._u_cap, self._geom, self._mfp_free,
-                                self._u_state, out_nu_over_beta, out_vst, out_x, out_flag)
+                                self._l_reg, self._u_state, out_nu_over_beta, out_vst, out_x, out_flag)
 
     def solve_arrays(self, eps_cr, dPdz):
         """Convenience: allocate outputs and solve; returns (nu_over_beta, vst, x, flag)."""
@@ -294,6 +304,8 @@ class WaveBalance:
         x = np.asarray(x, dtype=float)
         eps = np.maximum(np.asarray(eps_cr, dtype=float), 0.0)[None]
         grad = np.abs(np.asarray(dPdz, dtype=float))[None]
+        if self._l_reg > 0:
+            grad = np.maximum(grad, eps / (3 * self._l_reg))
         e_B = self._e_B[:, :, None]
         out = {}
         for t, term in enumerate(self.damping + self.driving):
