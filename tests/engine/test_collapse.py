@@ -1,0 +1,96 @@
+"""Transport-coupled outcomes of the live laws against H22 (physics spec Sec. 14 items 2-3, 6-8).
+
+These run engine.solve end to end and take minutes each (marked slow). Measured status on the current
+transport (see the report in docs/physics.md, "Coupled runs"): live laws are stepped at dt ~ 1e-3 Myr
+because the solver halves dt whenever nu_s changes by > e^0.5 anywhere, and the SC-like laws flicker at
+the midplane, so the 20000-step budget ends the runs at t ~ 20-25 Myr. The tests assert H22's physics
+on whatever state the solver returns and say so in their messages.
+"""
+
+import numpy as np
+import pytest
+
+engine = pytest.importorskip("engine")
+if not hasattr(engine, "solve"):  # pragma: no cover - before the transport core existed
+    pytest.skip("engine.solve is not available yet", allow_module_level=True)
+
+T_MAX_MYR = 500.0          # H22 ran ~500 Myr; the calibrated 33 kpc halo relaxes in ~2 Gyr at 1 GV
+BC_FAR = 3.0               # "far below/above the data": a factor >= 3 at 10 GV (H22 Figs 2-3: ~10x)
+RTOL_IC = 0.05             # "the same steady state ... within a few %" (H22 Fig. 5)
+
+
+def bc_data(R0):
+    tab = np.loadtxt(_path("AMS-02_B_C_rigidity.txt"), comments="#")   # columns: R [GV], B/C, errors
+    return float(np.interp(np.log(R0), np.log(tab[:, 0]), tab[:, 1]))
+
+
+def _path(name):
+    from pathlib import Path
+    return Path(engine.__file__).resolve().parent / "data" / "ams02" / name
+
+
+def bc(res, R0):
+    x, y = res.observables["B/C"]
+    return float(np.exp(np.interp(np.log(R0), np.log(x), np.log(y))))
+
+
+def labels_between(res, lo, hi):
+    return {lab for a, b, lab in res.outcome if b > lo and a < hi}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    cache = {}
+
+    def get(law, initial, params=None):
+        key = (law, initial, tuple(sorted((params or {}).items())))
+        if key not in cache:
+            cache[key] = engine.solve(params, law=law, initial=initial, t_max_myr=T_MAX_MYR)
+        return cache[key]
+    return get
+
+
+def test_data_reference_value():
+    # AMS-02 B/C(10 GV) ~ 0.28 (the brief's anchor)
+    assert bc_data(10.0) == pytest.approx(0.28, rel=0.1)
+
+
+@pytest.mark.slow
+def test_sc_reference_low_start_collapses_to_free_streaming(runs):
+    r = runs("sc_reference", "low")
+    assert bc(r, 10.0) < bc_data(10.0) / BC_FAR, (r.status, r.message, bc(r, 10.0))
+    assert "bottleneck" not in labels_between(r, 1.0, 1000.0), r.outcome
+
+
+@pytest.mark.slow
+def test_sc_reference_high_start_bottlenecks(runs):
+    r = runs("sc_reference", "high")
+    assert bc(r, 10.0) > BC_FAR * bc_data(10.0), (r.status, r.message, bc(r, 10.0))
+    assert "bottleneck" in labels_between(r, 1.0, 10.0), r.outcome
+
+
+@pytest.mark.slow
+def test_sc_reference_normal_start_bottleneck_then_free(runs):
+    r = runs("sc_reference", "normal")
+    assert "bottleneck" in labels_between(r, 1.0, 30.0), r.outcome
+    assert "free-streaming" in labels_between(r, 100.0, 1000.0), r.outcome
+    assert bc(r, 3.0) > bc_data(3.0) and bc(r, 300.0) < bc_data(300.0), (bc(r, 3.0), bc(r, 300.0))
+
+
+@pytest.mark.slow
+def test_new_damping_is_independent_of_the_start_but_sc_reference_is_not(runs):
+    vals = {ic: bc(runs("new_damping", ic), 10.0) for ic in ("low", "normal", "high")}
+    ref = vals["normal"]
+    assert all(abs(v / ref - 1) < RTOL_IC for v in vals.values()), vals
+    sc = {ic: bc(runs("sc_reference", ic), 10.0) for ic in ("low", "high")}
+    assert sc["high"] / sc["low"] > 10.0, sc
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("law", ["new_linear", "new_external"])
+def test_new_sources_give_observed_bc_slopes(runs, law):
+    r = runs(law, "normal")
+    x, y = r.observables["B/C"]
+    sel = (x > 10) & (x < 200)
+    s = np.polyfit(np.log(x[sel]), np.log(y[sel]), 1)[0]
+    assert -0.7 <= s <= -0.3, (r.status, r.message, s)
