@@ -112,8 +112,8 @@ def test_runaway_caps_and_no_driving_floors():
     wb = balance([TurbulentGS95()], [NewSource(A=1e9, zeta_A=1.0)], R=R)
     nuob, vst, x, flag = wb.solve_arrays(np.zeros((1, 2)), np.zeros((1, 2)))
     assert np.all(x == 1.0) and np.all(flag == laws.FLAG_BOTTLENECK)
-    # SC only, no CR gradient: nothing drives -> floor -> free streaming
-    wb = balance([TurbulentGS95()], [SelfConfinement()], R=R)
+    # SC only, no CR gradient (and gradient regularisation off): nothing drives -> floor -> free streaming
+    wb = balance([TurbulentGS95()], [SelfConfinement()], R=R, grad_length=0.0)
     nuob, vst, x, flag = wb.solve_arrays(np.ones((1, 2)) * 1e-12, np.zeros((1, 2)))
     assert np.all(flag == laws.FLAG_FREE)
     assert np.all(C_LIGHT / (3 * nuob) == pytest.approx(1000 * KPC_CM, rel=1e-8))  # 1 Mpc floor mean free path
@@ -161,6 +161,20 @@ def test_phase_average_is_volume_weighted_nu():
     nu_a = balance(*terms, a).solve_arrays(eps, g)[0]
     nu_b = balance(*terms, b).solve_arrays(eps, g)[0]
     assert nu == pytest.approx(0.3 * nu_a + 0.7 * nu_b, rel=RTOL_ROOT)
+
+
+def test_gradient_regularisation_only_acts_beyond_the_halo_scale():
+    # |dP'/dz| -> max(|dP'/dz|, P'/H): no change for gradient lengths < H, finite driving at an extremum
+    R = np.array([1.0, 10.0])
+    wb = balance([TurbulentGS95()], [SelfConfinement()], R=R)            # H = 30 kpc
+    eps = np.full((1, 2), 1e-12)
+    a = wb.solve_arrays(eps, -eps / (3 * 10 * KPC_CM))[0]                 # l_grad = 10 kpc < H
+    b = balance([TurbulentGS95()], [SelfConfinement()], R=R, grad_length=0.0).solve_arrays(
+        eps, -eps / (3 * 10 * KPC_CM))[0]
+    assert a == pytest.approx(b, rel=1e-12)
+    c, vst, x, flag = wb.solve_arrays(eps, np.zeros((1, 2)))              # extremum: l_grad -> H
+    d = wb.solve_arrays(eps, -eps / (3 * 30 * KPC_CM))[0]
+    assert c == pytest.approx(d, rel=1e-9) and np.all(vst == 0.0)
 
 
 def test_bad_inputs():
