@@ -211,8 +211,12 @@ def measure(res, prep) -> dict:
     m["delta_s"] = -_slope(R, np.exp(ln_nu) / _beta_p(R), *DELTA_S_RANGE_GV)
     lnR = np.log(R)
     e = np.asarray(res.eps_cr_sun, float)
-    m["e_cr_sun"] = float(np.sum(0.5 * (e[1:] + e[:-1]) * np.diff(lnR)))
+    # from the law hook's eps_cr (as the law saw it on its last evaluation) ...
+    m["e_cr_sun_hook"] = float(np.sum(0.5 * (e[1:] + e[:-1]) * np.diff(lnR)))
     N = res.extra.get("N")
+    # ... and directly from the final CR state (the number the report uses)
+    m["e_cr_sun"] = (float((prep.sun_average(N) * prep.E_kin_erg).sum() / 1.602176634e-12) if N is not None
+                     else m["e_cr_sun_hook"])
     if N is not None:
         g = prep.grid
         had = np.array([(not sp.lepton) and sp.name != "pbar" for sp in SPECIES])
@@ -665,6 +669,10 @@ def _verdicts(results, ref):
             passed, nums = v.check(cases, ref)
         except Exception as e:  # a broken check is a disagreement with its reason, never a crash
             passed, nums = False, {"check_error": f"{type(e).__name__}: {e}"}
+        # a verdict measured on a run that never reached steady state says so next to its numbers
+        nums = dict(nums)
+        nums["runs"] = {s: (f"{c.metrics['status']} at t = {c.metrics['t_end_myr']:.0f} Myr, {c.metrics['n_steps']} steps"
+                            if c.metrics else f"error: {c.error[:200]}") for s, c in cases.items()}
         out[name] = VerdictOutcome(name, v.figure, v.paper, v.criterion, bool(passed), nums)
     return out
 
