@@ -194,7 +194,8 @@ def measure(res, prep) -> dict:
     """Scalar diagnostics of one run (absolute; ratios to the empirical model are formed by the report).
 
     Keys: ``status``, ``delta_s`` (-d ln(nu_s/beta)/d ln R at the Sun over 10-200 GV), ``e_cr_sun``
-    [eV cm^-3] (integral of eps_cr_sun over ln R), ``gamma_abs`` (pionic proxy: integral over |z| < 1 kpc
+    [eV cm^-3] (CR kinetic energy density of the final state at the Sun; ``e_cr_sun_hook`` is the integral
+    of ``Result.eps_cr_sun`` over ln R, as the law last saw it), ``gamma_abs`` (pionic proxy: integral over |z| < 1 kpc
     of n_H times the kinetic energy density of nuclei above the pion threshold; arbitrary units),
     ``BC10``, ``BC100`` (modulated B/C at 10 and 100 GV), their ratios to AMS-02 ``BC10_data``,
     ``BC100_data``, ``BC_slope_10_300``, ``BC_slope_10_200``, band fractions, ``chi2dof`` per group.
