@@ -207,7 +207,7 @@ class NewLinear(WaveLaw):
     name = "new_linear"
     PARAMS = {
         "zeta_k": ParamSpec(2 / 3, 0.4, 0.9, "", "k exponent (Table 2 fits 0.6-0.9, analytic 0.4-0.75)"),
-        "log10_psi0": ParamSpec(-12.0, -14.0, -10.0, "dex s^-1", "log10 Psi_new at k = 1/au (Fig. 6: -12)"),
+        "log10_psi0": ParamSpec(-12.0, -16.0, -10.0, "dex s^-1", "log10 Psi_new at k = 1/au (Fig. 6: -12)"),
         "log10_f_sc": ParamSpec(-2.0, -3.0, 1.0, "dex", "log10 multiplier of S_sc (Fig. 6: 0.01)"),
     }
 
