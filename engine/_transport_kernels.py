@@ -227,60 +227,68 @@ def momentum_diffusion_step(N, dt, K, gain, x_edges):
 
 
 @njit(cache=True)
-def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, z, H, eps_cr, P_cr, dPdz):
-    """CR kinetic energy density and pressure per ln R summed over species at equal rigidity, on the wave grid.
+def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, h_face, eps_cr, P_cr, dPdz):
+    """CR kinetic energy density, pressure and pressure gradient per ln R at the cell faces, on the wave grid.
 
-    eps_cr[z, r] = sum_s N_s(R_r) E_kin / dlnR (physics spec Sec. 15 item 1: kinetic energy per ln R);
-    P_cr = sum_s (1/3) p v N / dlnR; dPdz by centred differences with symmetry at z = 0 and P = 0 at z = H.
-    idx, w : (n_s, n_R) bin index (-1 = outside the species' range) and weight of the linear
-    interpolation in ln R of each species onto the wave grid.
+    The scattering law is evaluated where the fluxes are, at the upper face of every cell (face j lies between
+    cells j and j+1; the last face is the free-escape boundary, with zero density beyond): a gradient at a
+    face sees every grid-scale wiggle of P, which centred cell gradients cannot, and the lagged-diffusivity
+    (Picard) coupling of gradient-driven laws then converges (cf. Vogel & Oman 1996 for the analogous TV flow).
+
+    eps_cr[j, r]: kinetic energy per ln R summed over species at equal rigidity (physics spec Sec. 15 item 1),
+    mean of the two cells; P_cr: the same for the pressure (1/3) p v N / dlnR; dPdz = (P_{j+1} - P_j)/h_j.
+    idx, w : (n_s, n_R) bin index (-1 = outside the species' range) and weight of the linear interpolation in
+    ln R of each species onto the wave grid. Outputs have shape (n_z, n_R) [erg cm^-3, erg cm^-3, erg cm^-4].
     """
     n_s, n_z, n_E = N.shape
     n_R = idx.shape[1]
-    for j in range(n_z):
+    ec = np.zeros(n_R)
+    pc = np.zeros(n_R)
+    en = np.zeros(n_R)
+    pn = np.zeros(n_R)
+    for j in range(n_z + 1):
+        # cell-centred values of cell j (zero beyond the boundary)
         for r in range(n_R):
             e = 0.0
             p = 0.0
-            for s in range(n_s):
-                i = idx[s, r]
-                if i < 0:
-                    continue
-                ww = w[s, r]
-                e += (1.0 - ww) * N[s, j, i] * E_kin_tot_erg[s, i] / dlnR[s, i]
-                e += ww * N[s, j, i + 1] * E_kin_tot_erg[s, i + 1] / dlnR[s, i + 1]
-                p += (1.0 - ww) * N[s, j, i] * pv_erg[s, i] / (3.0 * dlnR[s, i])
-                p += ww * N[s, j, i + 1] * pv_erg[s, i + 1] / (3.0 * dlnR[s, i + 1])
-            eps_cr[j, r] = e
-            P_cr[j, r] = p
-    for r in range(n_R):
-        for j in range(n_z):
-            if j == 0:
-                if n_z > 1:
-                    dPdz[j, r] = (P_cr[1, r] - P_cr[0, r]) / (z[1] + z[0])
-                else:
-                    dPdz[j, r] = -P_cr[0, r] / (H - z[0])
-            elif j == n_z - 1:
-                dPdz[j, r] = (0.0 - P_cr[j - 1, r]) / (H - z[j - 1])
-            else:
-                dPdz[j, r] = (P_cr[j + 1, r] - P_cr[j - 1, r]) / (z[j + 1] - z[j - 1])
+            if j < n_z:
+                for s in range(n_s):
+                    i = idx[s, r]
+                    if i < 0:
+                        continue
+                    ww = w[s, r]
+                    e += (1.0 - ww) * N[s, j, i] * E_kin_tot_erg[s, i] / dlnR[s, i]
+                    e += ww * N[s, j, i + 1] * E_kin_tot_erg[s, i + 1] / dlnR[s, i + 1]
+                    p += (1.0 - ww) * N[s, j, i] * pv_erg[s, i] / (3.0 * dlnR[s, i])
+                    p += ww * N[s, j, i + 1] * pv_erg[s, i + 1] / (3.0 * dlnR[s, i + 1])
+            en[r] = e
+            pn[r] = p
+        if j > 0:
+            for r in range(n_R):
+                eps_cr[j - 1, r] = 0.5 * (ec[r] + en[r])
+                P_cr[j - 1, r] = 0.5 * (pc[r] + pn[r])
+                dPdz[j - 1, r] = (pn[r] - pc[r]) / h_face[j - 1]
+        for r in range(n_R):
+            ec[r] = en[r]
+            pc[r] = pn[r]
 
 
 @njit(cache=True)
 def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, reacc, dz,
                            b_static, adiab, D_face, V_face, b_lo, K_reacc, gain):
-    """Map the law's nu_s/beta and streaming speed (n_z, n_R) onto every species' bins and build the
-    transport coefficients (physics spec Eq. 10-11, Sec. 2 [S]).
+    """Map the law's nu_s/beta and streaming speed at the cell faces (n_z, n_R) onto every species' bins and
+    build the transport coefficients (physics spec Eq. 10-11, Sec. 2 [S]).
 
-    D_zz = geometry * kappa_par, kappa_par = v^2 / (3 nu_s), with a flux limiter D -> D D_cap/(D + D_cap),
-    D_cap = v H / 3 (free streaming across the halo); harmonic means at faces.
+    D_zz = geometry * kappa_par at each face, kappa_par = v^2 / (3 nu_s), with a flux limiter
+    D -> D D_cap/(D + D_cap), D_cap = v H / 3 (free streaming across the halo).
     V = u_wind + v_st at faces; adiabatic (wind + streaming) losses -dE/dt = adiab * div(V)/3 for expansion,
-    gains (compression) go to ``gain`` for the momentum step; reacceleration D_pp/p^2 =
-    reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par) with vbar_A = 2 v_st (v_st is the isotropic average vbar_A/2).
-    ridx, rw : (n_s, n_E) wave-grid index and weight of each species bin's rigidity.
+    gains (compression) go to ``gain`` for the momentum step; reacceleration at cell centres, from the mean
+    of the adjacent faces' kappa: D_pp/p^2 = reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par), vbar_A = 2 v_st
+    (v_st is the isotropic average vbar_A/2). ridx, rw : (n_s, n_E) wave-grid index and weight of each bin.
     """
     n_s, n_z, n_E = D_face.shape
-    Dc = np.empty(n_z)
-    vc = np.empty(n_z)
+    kap = np.empty(n_z)
+    vf = np.empty(n_z)
     for s in range(n_s):
         for i in range(n_E):
             k = ridx[s, i]
@@ -289,20 +297,16 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
                 lnu = (1.0 - ww) * np.log(max(nuob[j, k], _TINY)) + ww * np.log(max(nuob[j, k + 1], _TINY))
                 nu = beta[s, i] * np.exp(lnu)
                 kappa = v[s, i] * v[s, i] / (3.0 * nu)
+                kap[j] = kappa
                 D = geometry * kappa
-                D = D * D_cap[s, i] / (D + D_cap[s, i])
-                Dc[j] = D
-                vc[j] = (1.0 - ww) * vst[j, k] + ww * vst[j, k + 1]
-                va2 = vA_eff[j] * vA_eff[j] - 4.0 * vc[j] * vc[j]
-                K_reacc[s, j, i] = reacc * va2 / (9.0 * kappa) if va2 > 0.0 else 0.0
+                D_face[s, j, i] = D * D_cap[s, i] / (D + D_cap[s, i])
+                vf[j] = (1.0 - ww) * vst[j, k] + ww * vst[j, k + 1]
+                V_face[s, j, i] = u_face[j + 1] + vf[j]
             for j in range(n_z):
-                if j < n_z - 1:
-                    D_face[s, j, i] = 2.0 * Dc[j] * Dc[j + 1] / (Dc[j] + Dc[j + 1])
-                    V_face[s, j, i] = u_face[j + 1] + 0.5 * (vc[j] + vc[j + 1])
-                else:
-                    D_face[s, j, i] = Dc[j]
-                    V_face[s, j, i] = u_face[j + 1] + vc[j]
-            for j in range(n_z):
+                kc = kap[j] if j == 0 else 0.5 * (kap[j] + kap[j - 1])
+                vc = vf[j] if j == 0 else 0.5 * (vf[j] + vf[j - 1])
+                va2 = vA_eff[j] * vA_eff[j] - 4.0 * vc * vc
+                K_reacc[s, j, i] = reacc * va2 / (9.0 * kc) if va2 > 0.0 else 0.0
                 v_lo = 0.0 if j == 0 else V_face[s, j - 1, i]
                 theta = (V_face[s, j, i] - v_lo) / (3.0 * dz[j])
                 if theta > 0.0:
@@ -311,3 +315,4 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
                 else:
                     b_lo[s, j, i] = b_static[s, j, i]
                     gain[s, j, i] = -theta
+

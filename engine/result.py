@@ -20,7 +20,8 @@ class Result:
     species : species names; energy[s] : bin centres [GeV/n nuclei, GeV leptons]; rigidity[s] [GV]
     spectra[s] : LIS intensity at the Sun [(m^2 s sr GeV/n)^-1 or (m^2 s sr GeV)^-1]
     observables : name -> (x, y), unmodulated (LIS); see engine.observables.OBSERVABLE_NAMES
-    R_waves [GV], z_kpc [kpc]; nu_s, kappa (n_z, n_R) for protons [s^-1, cm^2 s^-1];
+    R_waves [GV]; z_kpc [kpc]: the cell faces where the law is evaluated; nu_s, kappa (n_z, n_R) for protons
+    [s^-1, cm^2 s^-1] on (z_kpc, R_waves);
     v_st (n_z, n_R) signed streaming speed [cm/s]; flags (n_z, n_R) wave-balance outcome codes
     outcome : list of (R_lo_GV, R_hi_GV, label) at the Sun
     history : t_myr, E_cr_erg_cm2 (column CR energy, z >= 0), escape_flux (energy, erg cm^-2 s^-1), max_rel_change (per Myr)

@@ -1,6 +1,7 @@
 """engine.solve: one point of parameter space -> CR spectra and observables at the Sun [docs/interfaces.md]."""
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -141,19 +142,44 @@ class _Prepared:
         self.sun = np.flatnonzero(g.z_faces[1:] <= max(zs, g.z_faces[1]))
         self.sun_w = g.dz[self.sun] / g.dz[self.sun].sum()
 
-    def update_scattering(self, N):
-        """Evaluate the law on the CR state N and refresh the transport coefficients (one step's hook)."""
-        p, g = self.problem, self.grid
-        _k.cr_state(N, self.E_kin_erg, self.pv_erg, self.dlnR, self.widx, self.ww, g.z, g.halo_height,
+    def evaluate_law(self, N):
+        """Evaluate the law on the CR state N: fills nuob, vst, x, flag (the per-step hook of engine.laws).
+        Returns False if the law returned non-finite values."""
+        g = self.grid
+        _k.cr_state(N, self.E_kin_erg, self.pv_erg, self.dlnR, self.widx, self.ww, g.h_face,
                     self.eps_cr, self.P_cr, self.dPdz)
         self.law.evaluate(self.eps_cr, self.dPdz, self.nuob, self.vst, self.x, self.flag)
-        if not np.all(np.isfinite(self.nuob)) or not np.all(np.isfinite(self.vst)):
-            return False
-        _k.transport_coefficients(self.nuob, self.vst, self.ridx, self.rw, self.beta, self.v,
+        return bool(np.all(np.isfinite(self.nuob)) and np.all(np.isfinite(self.vst)) and np.all(self.nuob > 0))
+
+    def set_coefficients(self, nuob, vst):
+        """Refresh the transport coefficients (D, V, losses, reacceleration) from nu_s/beta and v_st on (z, R)."""
+        p, g = self.problem, self.grid
+        _k.transport_coefficients(nuob, vst, self.ridx, self.rw, self.beta, self.v,
                                   self.galaxy.geometry_factor, self.D_cap, self.galaxy.u_wind, self.galaxy.vA_eff,
                                   float(self.law.reacceleration),
                                   g.dz, p.b_static, self.adiab, p.D_face, p.V_face, p.b_lo, p.K_reacc, p.gain)
+
+    def regularised_streaming(self):
+        """Streaming speed with the sign switch of 'streaming down the gradient' regularised
+        (Sharma, Colella & Martin 2010, SIAM J. Sci. Comput. 32, 3564):
+        v_st -> v_st tanh(l_reg |dP'/dz| / P'), l_reg = 3 H. Where the CR gradient is steeper than P'/(3H)
+        (everywhere but at extrema of P') nothing changes; at extrema the flux stays continuous in dP'/dz,
+        which the implicit coupling needs (a bare sign function makes it flip-flop)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(self.P_cr > 0, 3.0 * self.grid.halo_height * np.abs(self.dPdz) / self.P_cr, 0.0)
+        return self.vst * np.tanh(a)
+
+    def update_scattering(self, N):
+        """Evaluate the law on N and refresh the transport coefficients (explicit coupling)."""
+        if not self.evaluate_law(N):
+            return False
+        self.set_coefficients(self.nuob, self.regularised_streaming() if self.law.live else self.vst)
         return True
+
+    def relevant(self):
+        """Mask (n_z, n_R) of cells holding CRs that matter (eps_cr > 1e-6 of the column maximum at that R)."""
+        e = self.eps_cr
+        return e > 1e-6 * np.maximum(e.max(axis=0, keepdims=True), 1e-300)
 
     def sun_average(self, N):
         return np.tensordot(self.sun_w, N[:, self.sun, :], axes=([0], [1]))
@@ -164,53 +190,89 @@ def prepare(params=None, *, law="empirical", galaxy=None, grid=None):
     return _Prepared(params, law, galaxy, grid)
 
 
-def _evolve(prep, N, t_max_myr, criterion, dt0_myr=1e-3, dt_max_myr=None):
+@dataclass(frozen=True)
+class Coupling:
+    """Coupling of a live law to the transport.
+
+    The waves are in local steady state with the CRs (their equilibration time ~30 yr R^1/2 is far below any
+    transport time, physics spec Sec. 5), so every step the law is evaluated on the new CR state. Laws driven
+    by the CR gradient (self-confinement) make the flux a near-discontinuous function of the gradient
+    (F -> const x sign(dP/dz) for SC with linear damping, physics spec Sec. 8 'solution collapse'); iterating
+    such a flux to consistency inside a long implicit step does not converge (Picard flip-flops, and a
+    Newton linearisation turns the fixed flux into an unstable explicit one; both were tried). Instead the
+    scattering rate used by the transport relaxes toward the law's value, in ln nu, by a fraction ``relax``
+    per step and by at most ``max_dlnu``: a wave field with a finite response time. Steady states (where
+    they exist) are exactly those of the law; collapse and oscillation remain visible. A run whose rate
+    still moves by more than ``osc_dlnu`` in cells that hold CRs during its last ``osc_window`` steps is
+    reported as oscillating.
+    """
+
+    relax: float = 0.5
+    max_dlnu: float = 1.0
+    osc_dlnu: float = 0.1
+    osc_window: int = 10
+
+
+def _rel_change(prep, N_old, N_new, criterion):
+    s_old, s_new = prep.sun_average(N_old), prep.sun_average(N_new)
+    peak = s_new.max(axis=1, keepdims=True)
+    mask = s_new > criterion.floor * np.maximum(peak, 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.where(mask, np.abs(s_new - s_old) / s_new, 0.0).max())
+
+
+def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_myr=None, max_steps=None):
+    """Integrate to steady state or t_max (see SteadyStateCriterion and Coupling)."""
     g = prep.grid
     live = prep.law.live
+    coupling = coupling or Coupling()
     growth = 1.3 if live else 1.6
     if dt_max_myr is None:
         # a fixed law is linear and time independent: backward Euler may take long steps toward the steady state
-        dt_max_myr = 50.0 if live else 250.0
+        dt_max_myr = 20.0 if live else 250.0
+    if max_steps is None:
+        max_steps = 1200 if live else 4000
     dt = dt0_myr
     t = 0.0
-    hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": []}
+    hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": [], "max_dlnu": []}
     ok_count = 0
     n_steps = 0
     status, message = "not-converged", f"t_max = {t_max_myr:g} Myr reached before the steady-state criterion"
     E_col = lambda N: float((N * prep.E_kin_erg[:, None, :] * g.dz[None, :, None]).sum())
-    nuob_prev = None
-    max_steps = 20000
+    if not prep.update_scattering(N):
+        return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
+    lnu = np.log(prep.nuob)
+    vst = prep.regularised_streaming() if live else prep.vst.copy()
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
-        if not prep.update_scattering(N):
-            return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
-        if live and nuob_prev is not None:
-            dln = np.max(np.abs(np.log(np.maximum(prep.nuob, 1e-300)) - np.log(np.maximum(nuob_prev, 1e-300))))
-            if dln > 0.5:
-                dt = max(dt / 2, dt0_myr)
-        nuob_prev = prep.nuob.copy() if live else None
         dt = min(dt, t_max_myr - t)
         N_new, e_esc = prep.problem.step(N, dt * MYR_S)
         if not np.all(np.isfinite(N_new)):
-            if dt > 1e-6:
-                dt /= 4
-                continue
             return Evolution(N, "failed", f"non-finite CR densities at t = {t:.3g} Myr", t, n_steps, hist)
-        s_old, s_new = prep.sun_average(N), prep.sun_average(N_new)
-        peak = s_new.max(axis=1, keepdims=True)
-        rel_mask = s_new > criterion.floor * np.maximum(peak, 1e-300)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rel = np.where(rel_mask, np.abs(s_new - s_old) / s_new, 0.0).max()
+        rel = _rel_change(prep, N, N_new, criterion)
         e_old, e_new = E_col(N), E_col(N_new)
         rel = max(rel, abs(e_new - e_old) / max(e_new, 1e-300)) / dt
         N = N_new
         t += dt
         n_steps += 1
+        dlnu_max = 0.0
+        if live:
+            if not prep.evaluate_law(N):
+                return Evolution(N, "failed", f"the scattering law returned non-finite values at t = {t:.3g} Myr",
+                                 t, n_steps, hist)
+            d = np.log(prep.nuob) - lnu
+            mask = prep.relevant()
+            dlnu_max = float(np.abs(d[mask]).max()) if mask.any() else 0.0
+            lnu = lnu + coupling.relax * np.clip(d, -coupling.max_dlnu, coupling.max_dlnu)
+            vst = vst + coupling.relax * (prep.regularised_streaming() - vst)
+            prep.set_coefficients(np.exp(lnu), vst)
         hist["t_myr"].append(t)
         hist["E_cr_erg_cm2"].append(e_new)
         hist["escape_flux"].append(e_esc * GEV_ERG)
         hist["max_rel_change"].append(rel)
+        hist["max_dlnu"].append(dlnu_max)
         at_cap = dt >= 0.999 * min(dt_max_myr, t_max_myr)
-        if rel < criterion.tol_per_myr and t >= criterion.t_min_myr and (at_cap or rel * dt < 1e-8):
+        if (rel < criterion.tol_per_myr and dlnu_max < coupling.osc_dlnu and t >= criterion.t_min_myr
+                and (at_cap or rel * dt < 1e-8)):
             ok_count += 1
             if ok_count >= criterion.n_consecutive:
                 status, message = "steady", (f"steady: max fractional change {rel:.2e} per Myr "
@@ -219,9 +281,18 @@ def _evolve(prep, N, t_max_myr, criterion, dt0_myr=1e-3, dt_max_myr=None):
         else:
             ok_count = 0
         dt = min(dt * growth, dt_max_myr)
-    if n_steps >= max_steps:
-        message = f"step budget ({max_steps}) exhausted at t = {t:.3g} Myr"
-    prep.update_scattering(N)
+    if n_steps >= max_steps and status != "steady":
+        message = f"step budget ({max_steps}) exhausted at t = {t:.4g} Myr"
+    if live and status != "steady":
+        tail = hist["max_dlnu"][-coupling.osc_window:]
+        if len(tail) == coupling.osc_window and min(tail) > coupling.osc_dlnu:
+            message += (f"; oscillating: the wave balance still moves nu_s by > {coupling.osc_dlnu} in ln "
+                        f"every step of the last {coupling.osc_window}")
+    if live:
+        prep.nuob[:] = np.exp(lnu)
+        prep.vst[:] = vst
+    else:
+        prep.update_scattering(N)
     return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()})
 
 
@@ -310,7 +381,7 @@ def _make_result(prep, ev, law, wall):
     eps_sun = np.tensordot(prep.sun_w, prep.eps_cr[prep.sun], axes=([0], [0])) / EV_ERG
     return Result(status=status, message=ev.message, law=law, params=dict(prep.params), species=SPECIES_NAMES,
                   energy=energy, rigidity=rigidity, spectra=J, observables=obs, R_waves=R.copy(),
-                  z_kpc=g.z / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
+                  z_kpc=g.z_faces[1:] / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
                   outcome=_outcome_bands(prep, status), history=ev.history, eps_cr_sun=eps_sun,
                   wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr,
                   extra={"N": ev.N, "x": prep.x.copy()})

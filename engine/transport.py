@@ -95,8 +95,9 @@ class TransportProblem:
     def step(self, N, dt, reacceleration=True):
         """Advance N (n_s, n_z, n_E) [cm^-3] by dt [s]; returns (N_new, escaping energy flux [GeV cm^-2 s^-1])."""
         N_new = np.empty_like(N)
+        Q = self.Q
         e_esc = _k.implicit_sweep(N, N_new, dt, self.order, self.dz, self.h_face, self.D_face, self.V_face,
-                                  self.lam, self.b_lo, self.E_edges, self.Q, self.sec_parent, self.sec_child,
+                                  self.lam, self.b_lo, self.E_edges, Q, self.sec_parent, self.sec_child,
                                   self.sec_rate, self.prod_parent, self.prod_child, self.prod_rate,
                                   self.prod_bin, self.prod_w, self.E_kin_tot, self.escape)
         if reacceleration:
