@@ -127,12 +127,14 @@ KEY_OBS = ("B/C", "p", "pbar/p", "e+/(e+ + e-)", "10Be/9Be")
 
 def run_model(law: str = "empirical", params: dict | None = None, out=None, plot: bool = False,
               grid: dict | None = None, galaxy: dict | None = None, phi_GV: float = 0.6,
-              t_max_myr: float = 500.0) -> dict:
-    """One ``engine.solve``: writes ``result.parquet`` (+ ``result.png``) into ``out`` and returns a summary."""
+              t_max_myr: float | None = None, initial: str = "normal") -> dict:
+    """One ``engine.solve``: writes ``result.parquet``, ``summary.json`` and ``result.png`` (spectra and ratios
+    vs data) into ``out`` and returns a summary. ``t_max_myr=None`` uses the engine's default."""
     import engine
 
     t0 = time.time()
-    res = engine.solve(params or {}, law=law, grid=grid or None, galaxy=galaxy or None, t_max_myr=t_max_myr)
+    kw = {} if t_max_myr is None else {"t_max_myr": t_max_myr}
+    res = engine.solve(params or {}, law=law, grid=grid or None, galaxy=galaxy or None, initial=initial, **kw)
     wall = time.time() - t0
     summ = {"law": res.law, "status": res.status, "message": res.message, "wall_s": wall,
             "params": dict(res.params), "outcome": [list(b) for b in res.outcome], "observables": {}}
@@ -153,8 +155,7 @@ def run_model(law: str = "empirical", params: dict | None = None, out=None, plot
         write_parquet_atomic(records_to_table([res.to_record()]), out / "result.parquet")
         write_json_atomic(out / "summary.json", summ)
         summ["files"] = [str(out / "result.parquet"), str(out / "summary.json")]
-        if plot:
-            summ["files"].append(str(_plot_result(res, out / "result.png", phi_GV)))
+        summ["files"].append(str(_plot_result(res, out / "result.png", phi_GV)))
     summ["result"] = res
     return summ
 
@@ -292,16 +293,17 @@ def model(law: str = typer.Option("empirical", "--law", help="engine law preset"
           set_: list[str] = typer.Option(None, "--set", help="parameter name=value (repeatable)"),
           grid: list[str] = typer.Option(None, "--grid", help="grid field name=value (repeatable)"),
           phi: float = typer.Option(0.6, "--phi", help="force-field potential for the likelihood [GV]"),
-          t_max: float = typer.Option(500.0, "--t-max", help="t_max [Myr]"),
-          out: Path = typer.Option(None, "--out", help="directory for result.parquet (+ result.png)"),
-          plot_: bool = typer.Option(False, "--plot", help="also write result.png")):
+          t_max: float = typer.Option(None, "--t-max", help="t_max [Myr] (default: the engine's, 10 Gyr)"),
+          initial: str = typer.Option("normal", "--initial", help="initial CR state: normal, low or high"),
+          out: Path = typer.Option(None, "--out", help="directory for result.parquet, summary.json, result.png"),
+          plot_: bool = typer.Option(False, "--plot", help="write the figure (to results/model-LAW without --out)")):
     """Evaluate one model with engine.solve and print a one-screen summary."""
     try:
         params = parse_sets(set_)
         g = parse_sets(grid)
         if plot_ and out is None:
             out = Path("results") / f"model-{law}"
-        s = run_model(law, params, out=out, plot=plot_, grid=g, phi_GV=phi, t_max_myr=t_max)
+        s = run_model(law, params, out=out, plot=plot_, grid=g, phi_GV=phi, t_max_myr=t_max, initial=initial)
     except ImportError as e:
         _fail(f"the engine is not importable: {e}")
     except ValueError as e:  # engine.ConfigError is a ValueError

@@ -215,7 +215,7 @@ class LikelihoodSection:
 class EngineSection:
     grid: dict = field(default_factory=dict)
     galaxy: dict = field(default_factory=dict)
-    t_max_myr: float = 500.0
+    t_max_myr: float = 10000.0
     initial: str = "normal"
 
     def __post_init__(self):
