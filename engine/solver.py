@@ -200,14 +200,17 @@ class Coupling:
     (F -> const x sign(dP/dz) for SC with linear damping, physics spec Sec. 8 'solution collapse'); iterating
     such a flux to consistency inside a long implicit step does not converge (Picard flip-flops, and a
     Newton linearisation turns the fixed flux into an unstable explicit one; both were tried). Instead the
-    scattering rate used by the transport relaxes toward the law's value, in ln nu, by a fraction ``relax``
-    per step and by at most ``max_dlnu``: a wave field with a finite response time. Steady states (where
+    scattering rate used by the transport relaxes toward the law's value, in ln nu, by a fraction omega
+    per step and by at most ``max_dlnu``: a wave field with a finite response time. omega starts at ``relax``
+    and is adapted per cell: halved (down to ``relax_min``) when the correction changes sign between steps
+    (negative feedback overshooting), raised by 1.2 (up to ``relax``) otherwise. Steady states (where
     they exist) are exactly those of the law; collapse and oscillation remain visible. A run whose rate
     still moves by more than ``osc_dlnu`` in cells that hold CRs during its last ``osc_window`` steps is
     reported as oscillating.
     """
 
     relax: float = 0.5
+    relax_min: float = 1e-3
     max_dlnu: float = 1.0
     osc_dlnu: float = 0.1
     osc_window: int = 10
@@ -243,6 +246,8 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
     lnu = np.log(prep.nuob)
     vst = prep.regularised_streaming() if live else prep.vst.copy()
+    omega = np.full(lnu.shape, coupling.relax)      # per-cell relaxation, adapted Rprop-style
+    d_prev = np.zeros(lnu.shape)
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
         dt = min(dt, t_max_myr - t)
         N_new, e_esc = prep.problem.step(N, dt * MYR_S)
@@ -262,8 +267,12 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
             d = np.log(prep.nuob) - lnu
             mask = prep.relevant()
             dlnu_max = float(np.abs(d[mask]).max()) if mask.any() else 0.0
-            lnu = lnu + coupling.relax * np.clip(d, -coupling.max_dlnu, coupling.max_dlnu)
-            vst = vst + coupling.relax * (prep.regularised_streaming() - vst)
+            flip = d * d_prev < 0
+            omega = np.where(flip, np.maximum(0.5 * omega, coupling.relax_min),
+                             np.minimum(1.2 * omega, coupling.relax))
+            d_prev = d
+            lnu = lnu + omega * np.clip(d, -coupling.max_dlnu, coupling.max_dlnu)
+            vst = vst + omega * (prep.regularised_streaming() - vst)
             prep.set_coefficients(np.exp(lnu), vst)
         hist["t_myr"].append(t)
         hist["E_cr_erg_cm2"].append(e_new)
