@@ -51,3 +51,16 @@ def check_choice(field, value, allowed):
     near = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
     hint = f" Did you mean {near[0]!r}?" if near else ""
     raise ConfigError(f"{field} = {value!r} is not allowed: expected one of {sorted(map(str, allowed))}.{hint}")
+
+
+def dataclass_from_dict(cls, d, prefix):
+    """Build dataclass ``cls`` from dict ``d``, rejecting unknown keys with the nearest valid one
+    (``prefix`` names the config section in the message, e.g. "grid")."""
+    from dataclasses import fields
+    names = [f.name for f in fields(cls)]
+    for k in d:
+        if k not in names:
+            near = difflib.get_close_matches(k, names, n=1)
+            hint = f" Did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(f"{prefix}.{k} is not a known field: expected one of {names}.{hint}")
+    return cls(**d)

@@ -112,8 +112,8 @@ class GalaxyConfig:
     @classmethod
     def from_dict(cls, d):
         """Build from a dict (unknown keys are rejected with a suggestion)."""
-        from .grid import _from_dict
-        return _from_dict(cls, d, "galaxy")
+        from .errors import dataclass_from_dict
+        return dataclass_from_dict(cls, d, "galaxy")
 
 
 PRESETS = {"milky_way": GalaxyConfig()}

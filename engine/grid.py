@@ -1,10 +1,10 @@
 """Numerical grids: the vertical column z in [0, H] and the energy / rigidity grids [physics spec Sec. 10-11]."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError, check_range
+from .errors import ConfigError, check_range, dataclass_from_dict
 from .units import KPC_CM
 
 __all__ = ["GridConfig", "Grid", "build_grid", "as_grid_config"]
@@ -39,18 +39,7 @@ class GridConfig:
     @classmethod
     def from_dict(cls, d):
         """Build from a dict, rejecting unknown keys with a suggestion."""
-        return _from_dict(cls, d, "grid")
-
-
-def _from_dict(cls, d, prefix):
-    import difflib
-    names = [f.name for f in fields(cls)]
-    for k in d:
-        if k not in names:
-            near = difflib.get_close_matches(k, names, n=1)
-            hint = f" Did you mean {near[0]!r}?" if near else ""
-            raise ConfigError(f"{prefix}.{k} is not a known field: expected one of {names}.{hint}")
-    return cls(**d)
+        return dataclass_from_dict(cls, d, "grid")
 
 
 def as_grid_config(grid):

@@ -11,7 +11,7 @@ with ``modulation="cut"``, with the LIS above a rigidity cut.  Voyager 1 data ar
 LIS.  A failed or non-finite model scores -inf, never NaN.
 """
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 import difflib
 import math
 from types import MappingProxyType
@@ -19,7 +19,7 @@ from types import MappingProxyType
 import numpy as np
 
 from engine.datasets import DATASET_FILES, load
-from engine.errors import ConfigError, check_choice, check_range
+from engine.errors import ConfigError, check_choice, check_range, dataclass_from_dict
 from engine.species import SPECIES
 from engine.units import M_E_GEV
 
@@ -146,13 +146,7 @@ class LikelihoodConfig:
     @classmethod
     def from_dict(cls, d):
         """Build from a dict, rejecting unknown keys with a suggestion."""
-        names = [f.name for f in fields(cls)]
-        for k in d:
-            if k not in names:
-                near = difflib.get_close_matches(k, names, n=1)
-                hint = f" Did you mean {near[0]!r}?" if near else ""
-                raise ConfigError(f"likelihood.{k} is not a known field: expected one of {names}.{hint}")
-        return cls(**d)
+        return dataclass_from_dict(cls, d, "likelihood")
 
 
 def as_likelihood_config(config):
