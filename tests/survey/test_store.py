@@ -129,3 +129,15 @@ def test_posterior_datatree_in_chain_draw_order(tmp_path):
     assert dict(dt.posterior.sizes) == {"chain": 16, "draw": 20}
     assert list(dt.posterior.data_vars) == ["log10_nu0", "delta", "phi_AMS02"]
     np.testing.assert_array_equal(dt.posterior["delta"].values[8:], run.chains()[1][10:, :, 1].T)
+
+
+def test_stops_early_on_convergence_but_not_before(tmp_path):
+    """With sampler.convergence on, a run stops once N > tau_factor * tau and split R-hat < rhat_max, before
+    the step budget; with an unreachable tau_factor it runs the whole budget (toy Gaussian posterior)."""
+    loose = survey.run_survey(_cfg(nsteps=400, nwalkers=16, convergence=True, tau_factor=5.0, rhat_max=1.2,
+                                   check_every=10), tmp_path / "loose", progress=False)
+    n_loose = loose.chains()[0].shape[0]
+    assert n_loose < 400 and n_loose % 10 == 0
+    strict = survey.run_survey(_cfg(nsteps=60, nwalkers=16, convergence=True, tau_factor=1e6, check_every=10),
+                               tmp_path / "strict", progress=False)
+    assert strict.chains()[0].shape[0] == 60
