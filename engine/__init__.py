@@ -6,11 +6,14 @@ from .grid import Grid, GridConfig, build_grid
 from .laws import PRESETS as LAWS, ScatteringLaw, make_law
 from .result import Result
 from .solver import prepare, solve
-from .species import SPECIES, SPECIES_NAMES
+from .species import INJECTION_PARAMS, SPECIES, SPECIES_NAMES
+
+#: Parameters engine.solve accepts besides the law's own (injection and source nuisances).
+SOLVE_PARAMS = tuple(INJECTION_PARAMS)
 
 __all__ = ["solve", "prepare", "Result", "GalaxyConfig", "Galaxy", "Phase", "build_galaxy", "GridConfig",
            "Grid", "build_grid", "LAWS", "ScatteringLaw", "make_law", "SPECIES", "SPECIES_NAMES",
-           "ConfigError", "ConvergenceError", "CrsurveyError", "SolutionCollapse", "warmup"]
+           "ConfigError", "ConvergenceError", "CrsurveyError", "SolutionCollapse", "warmup", "SOLVE_PARAMS"]
 
 
 def warmup():

@@ -46,7 +46,9 @@ PARAM_FIELDS = ("prior", "lo", "hi", "value", "mu", "sigma", "unit", "target", "
 def _engine_laws() -> tuple[str, ...]:
     try:
         from engine.laws import PRESETS as ENGINE_PRESETS  # noqa: N811
+        from engine.laws import _load_wave_laws
 
+        _load_wave_laws()  # the live laws register themselves on import
         return tuple(ENGINE_PRESETS)
     except Exception:
         return ENGINE_LAWS
@@ -57,7 +59,7 @@ def _engine_extra_params() -> set:
     try:
         import engine
 
-        return set(getattr(engine, "SOLVE_PARAMS", ()) or ())
+        return set(engine.SOLVE_PARAMS)
     except Exception:
         return set()
 

@@ -76,12 +76,21 @@ def test_engine_rejects_unknown_law_parameter():
     assert "parameters.xi_k" in str(e.value) and "delta" in str(e.value)
 
 
-def test_preset_fills_free_and_fixed_parameters():
+def test_preset_fills_free_parameters_of_its_engine_law():
+    """new-linear frees the Fig. 6 law's parameters (zeta_A = 1, zeta_cr = 0 are built into engine new_linear)."""
     cfg = SurveyConfig.from_dict({"survey": {"preset": "new-linear", "model": "toymodels:gaussian"},
                                   "sampler": {"nwalkers": 8}})
-    assert cfg.space.names == ["zeta_k", "log10_A_S", "phi_AMS02"]
-    assert {p.name: p.value for p in cfg.space.fixed} == {"zeta_A": 1.0, "zeta_cr": 0.0}
+    assert cfg.space.names == ["zeta_k", "log10_psi0", "log10_f_sc", "phi_AMS02"]
+    assert not cfg.space.fixed
     assert cfg.survey.engine_law == "new_linear"
+
+
+def test_live_law_without_preset_and_injection_parameter_are_accepted():
+    cfg = SurveyConfig.from_dict({"survey": {"law": "et_yl04"}, "sampler": {"nwalkers": 8},
+                                  "parameters": {"log10_A": {"prior": "uniform", "lo": -1, "hi": 1},
+                                                 "eps_inj": {"prior": "uniform", "lo": 0.1, "hi": 0.4}}})
+    assert cfg.survey.engine_law == "et_yl04"
+    assert "eps_inj" in cfg.space.names
 
 
 def test_fixed_shorthand_and_parameter_override():
