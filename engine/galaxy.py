@@ -4,7 +4,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from .errors import ConfigError, check_range
+from .errors import ConfigError, check_choice, check_range
 from .units import EV_ERG, K_B, KM_S, KPC_CM, M_P_G, MICROGAUSS, MYR_S, PC_CM
 
 __all__ = [
@@ -126,16 +126,14 @@ def as_galaxy_config(galaxy):
     if isinstance(galaxy, GalaxyConfig):
         return galaxy
     if isinstance(galaxy, str):
-        if galaxy not in PRESETS:
-            from .errors import check_choice
-            check_choice("galaxy", galaxy, list(PRESETS))
-        return PRESETS[galaxy]
+        return PRESETS[check_choice("galaxy", galaxy, list(PRESETS))]
     if isinstance(galaxy, dict):
         d = dict(galaxy)
-        base = PRESETS[d.pop("preset", "milky_way")]
-        cfg = replace(base, **{k: v for k, v in d.items() if k in {f.name for f in fields(GalaxyConfig)}})
-        GalaxyConfig.from_dict(d | {"preset": base.preset})  # validates unknown keys
-        return cfg
+        preset = check_choice("galaxy.preset", d.pop("preset", "milky_way"), list(PRESETS))
+        names = [f.name for f in fields(GalaxyConfig)]
+        for k in d:
+            check_choice(f"galaxy.{k}", k, names)      # unknown key: error with the nearest field
+        return replace(PRESETS[preset], **d)
     raise ConfigError(f"galaxy = {galaxy!r} must be None, a preset name, a dict or an engine.GalaxyConfig")
 
 

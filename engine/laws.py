@@ -12,7 +12,7 @@ import numpy as np
 from .errors import ConfigError, check_choice, check_range
 
 __all__ = ["ParamSpec", "ScatteringLaw", "EmpiricalLaw", "PRESETS", "register_law", "make_law",
-           "FLAG_STEADY", "FLAG_BOTTLENECK", "FLAG_FREE", "FLAG_NOROOT"]
+           "FLAG_STEADY", "FLAG_BOTTLENECK", "FLAG_FREE", "FLAG_NOROOT", "law_class"]
 
 # Per-(z, R) outcome flags written by ScatteringLaw.evaluate into out_flag.
 FLAG_STEADY = 0        # a stable root of the wave balance (or a fixed law)
@@ -125,13 +125,18 @@ def register_law(cls):
 register_law(EmpiricalLaw)
 
 
-def make_law(name, params=None):
-    """Instantiate the preset ``name`` with ``params`` (validated; unknown names suggest the nearest)."""
+def law_class(name):
+    """The ScatteringLaw class of preset ``name`` (unknown names suggest the nearest)."""
     _load_wave_laws()
     if not isinstance(name, str):
         raise ConfigError(f"law = {name!r} must be a preset name (str): one of {sorted(PRESETS)}")
     check_choice("law", name, list(PRESETS))
-    return PRESETS[name](params)
+    return PRESETS[name]
+
+
+def make_law(name, params=None):
+    """Instantiate the preset ``name`` with ``params`` (validated; unknown names suggest the nearest)."""
+    return law_class(name)(params)
 
 
 def _load_wave_laws():

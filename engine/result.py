@@ -58,6 +58,9 @@ class Result:
 
     def at(self, name, x):
         """Observable ``name`` interpolated (log-log) at x (GV, GeV/n or GeV as the observable's x)."""
+        if name not in self.observables:
+            from .errors import check_choice
+            check_choice("observable", name, list(self.observables))
         xs, ys = self.observables[name]
         good = ys > 0
         return np.exp(np.interp(np.log(x), np.log(xs[good]), np.log(ys[good])))

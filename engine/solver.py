@@ -8,8 +8,9 @@ import numpy as np
 from . import _transport_kernels as _k
 from .errors import ConfigError, check_choice, check_range
 from .galaxy import as_galaxy_config, build_galaxy, Galaxy
+from .losses import adiabatic_rate
 from .grid import as_grid_config, build_grid
-from .laws import FLAG_BOTTLENECK, FLAG_FREE, make_law
+from .laws import FLAG_BOTTLENECK, FLAG_FREE, law_class, make_law
 from .observables import intensity, observables_from_spectra
 from .result import Result
 from .species import INJECTION_PARAMS, SPECIES, SPECIES_NAMES, kinematics
@@ -87,8 +88,7 @@ class _Prepared:
     """A solve's static set-up (grid, galaxy, law, problem, interpolation tables, work arrays)."""
 
     def __init__(self, params, law, galaxy, grid):
-        law_obj_cls = make_law(law).__class__
-        law_params, inj = _split_params(params, law_obj_cls)
+        law_params, inj = _split_params(params, law_class(law))
         self.law = make_law(law, law_params)
         gcfg = as_galaxy_config(galaxy) if not isinstance(galaxy, Galaxy) else None
         self.grid_cfg = as_grid_config(grid)
@@ -128,8 +128,7 @@ class _Prepared:
         self.E_kin_erg = np.array([sp.A * g.E for sp in SPECIES]) * GEV_ERG
         self.pv_erg = np.array([sp.A * k["p"] * k["beta"] for sp, k in zip(SPECIES, kin)]) * GEV_ERG
         self.D_cap = self.v * g.halo_height / 3.0
-        self.adiab = np.array([sp.A * 0 + (k["p"] ** 2 / (k["p"] ** 2 + sp.mass_GeV ** 2) ** 0.5)
-                               for sp, k in zip(SPECIES, kin_lo)])
+        self.adiab = np.array([adiabatic_rate(g.E_edges[:-1], sp.mass_GeV) for sp in SPECIES])
         n_R, n_ph = g.R_waves.size, self.galaxy.ism.shape[1]
         self.eps_cr = np.zeros((n_z, n_R))
         self.P_cr = np.zeros((n_z, n_R))
@@ -216,8 +215,8 @@ class Coupling:
     osc_window: int = 10
 
 
-def _rel_change(prep, N_old, N_new, criterion):
-    s_old, s_new = prep.sun_average(N_old), prep.sun_average(N_new)
+def _rel_change(s_old, s_new, criterion):
+    """Largest fractional change of the Sun's spectra (bins above ``criterion.floor`` of their peak)."""
     peak = s_new.max(axis=1, keepdims=True)
     mask = s_new > criterion.floor * np.maximum(peak, 1e-300)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -246,6 +245,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
     lnu = np.log(prep.nuob)
     vst = prep.regularised_streaming() if live else prep.vst.copy()
+    s_old, e_old = prep.sun_average(N), E_col(N)
     omega = np.full(lnu.shape, coupling.relax)      # per-cell relaxation, adapted Rprop-style
     d_prev = np.zeros(lnu.shape)
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
@@ -253,9 +253,10 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         N_new, e_esc = prep.problem.step(N, dt * MYR_S)
         if not np.all(np.isfinite(N_new)):
             return Evolution(N, "failed", f"non-finite CR densities at t = {t:.3g} Myr", t, n_steps, hist)
-        rel = _rel_change(prep, N, N_new, criterion)
-        e_old, e_new = E_col(N), E_col(N_new)
+        s_new, e_new = prep.sun_average(N_new), E_col(N_new)
+        rel = _rel_change(s_old, s_new, criterion)
         rel = max(rel, abs(e_new - e_old) / max(e_new, 1e-300)) / dt
+        s_old, e_old = s_new, e_new
         N = N_new
         t += dt
         n_steps += 1

@@ -124,6 +124,12 @@ def test_bad_choices():
         engine.solve(initial="medium")
     with pytest.raises(engine.ConfigError, match="galaxy.halo_height_kpc"):
         engine.solve(galaxy={"halo_height_kpc": -2})
+    with pytest.raises(engine.ConfigError, match=r"galaxy.halo_hieght_kpc.*Did you mean 'halo_height_kpc'"):
+        engine.solve(galaxy={"halo_hieght_kpc": 8})
+    with pytest.raises(engine.ConfigError, match="galaxy.preset"):
+        engine.solve(galaxy={"preset": "andromeda"})
+    with pytest.raises(engine.ConfigError, match="observable"):
+        engine.solve(grid={"n_z": 6, "bins_per_decade": 3}, t_max_myr=1.0).at("B/O", 10.0)
     with pytest.raises(engine.ConfigError, match="grid.n_z"):
         engine.solve(grid={"n_z": 1})
     with pytest.raises(engine.ConfigError, match="grid.nz"):
