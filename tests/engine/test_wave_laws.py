@@ -176,3 +176,23 @@ def test_sc_reference_is_streaming_limited_for_a_pile_up_and_unconfined_without_
     flag_lo = law.balance.solve_arrays(1e-4 * eps, 1e-4 * dPdz)[3]
     assert flag_hi[0, i] == laws.FLAG_BOTTLENECK
     assert flag_lo[0, i] == laws.FLAG_FREE
+
+
+def test_oscillating_live_run_is_stopped_early_and_steady_runs_are_not():
+    """A live law whose wave field keeps moving by > osc_dlnu every step is stopped after stop_window such
+    steps past stop_after_myr and reported not-converged ("stopped ... oscillating"); a law that settles is
+    not stopped (engine.solver.Coupling)."""
+    from engine import solver as S
+    grid = {"n_z": 16, "bins_per_decade": 4}
+    cpl = S.Coupling(stop_after_myr=200.0, stop_window=10)
+    prep = S.prepare(law="sc_reference", grid=grid)
+    ev = S._evolve(prep, S.initial_state("normal", prep.problem, prep.grid, prep.galaxy), 5000.0,
+                   S.SteadyStateCriterion(), cpl)
+    assert ev.status == "not-converged"
+    assert "stopped at t" in ev.message and "oscillating" in ev.message
+    assert 200.0 <= ev.t_myr < 1000.0
+    assert min(ev.history["max_dlnu"][-cpl.stop_window:]) > cpl.osc_dlnu
+    prep = S.prepare(law="et_gs95", grid=grid)
+    ev = S._evolve(prep, S.initial_state("normal", prep.problem, prep.grid, prep.galaxy), 5000.0,
+                   S.SteadyStateCriterion(), cpl)
+    assert ev.status == "steady" and "stopped" not in ev.message
