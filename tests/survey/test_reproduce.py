@@ -110,7 +110,9 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
         "e_cr = 1.0e4x empirical but B/C(10) = 0.31x data); all not-converged (oscillating), stopped at 1 Gyr"),
     "et_gs95": (
         "H22 Fig. 4: B/C flat or rising (slope >= -0.05 over 10-300 GV). Measured: slope -0.070, delta_s = 0.062, "
-        "B/C(10) = 0.013x data (secondaries negligible, as H22 says for favoured ET); steady at 231 Myr"),
+        "B/C(10) = 0.013x data (secondaries negligible, as H22 says for favoured ET); steady at 231 Myr. "
+        "delta_s = 0.06 is what Chandran's alpha_t ~ ln(k l_A) of the spec adds, 1/ln(k l_A) ~ 0.05 at 10-100 GV "
+        "(engine.driving.ExtrinsicGS95); H22's delta_s <= 0 drops the log"),
     "new_damping": (
         "H22 Fig. 5: start independent and fits. Measured: max |ln(start/normal)| = 2.1 (p at 170 GV), "
         "B/C(10) = 0.43-0.50x data, delta_s = 0.49; all starts not-converged (oscillating), stopped at 1 Gyr"),
