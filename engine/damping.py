@@ -11,18 +11,14 @@ import math
 from . import _wave_kernels as _k
 from .laws import ParamSpec
 from .units import AU_CM
-from .waves import Term
+from .waves import Term, term_registry
 
 __all__ = ["DampingTerm", "IonNeutral", "Dust", "NonlinearLandau", "TurbulentGS95", "CascadeK41",
            "CascadeKraichnan", "NewDamping", "DAMPING_TERMS", "register_damping"]
 
 DAMPING_TERMS = {}
-
-
-def register_damping(cls):
-    """Class decorator: register a DampingTerm subclass under ``cls.name``."""
-    DAMPING_TERMS[cls.name] = cls
-    return cls
+#: class decorator: register a DampingTerm subclass in DAMPING_TERMS under ``cls.name``
+register_damping = term_registry(DAMPING_TERMS)
 
 
 class DampingTerm(Term):

@@ -9,18 +9,14 @@ carry S/e_B [s^-1]. Everywhere k_par = 1/r_g and x = e_A/e_B.
 from . import _wave_kernels as _k
 from .laws import ParamSpec
 from .units import AU_CM
-from .waves import Term
+from .waves import Term, term_registry
 
 __all__ = ["DrivingTerm", "SelfConfinement", "ExtrinsicGS95", "ExtrinsicIsotropic", "ExtrinsicYL04",
            "NewSource", "DRIVING_TERMS", "register_driving"]
 
 DRIVING_TERMS = {}
-
-
-def register_driving(cls):
-    """Class decorator: register a DrivingTerm subclass under ``cls.name``."""
-    DRIVING_TERMS[cls.name] = cls
-    return cls
+#: class decorator: register a DrivingTerm subclass in DRIVING_TERMS under ``cls.name``
+register_driving = term_registry(DRIVING_TERMS)
 
 
 class DrivingTerm(Term):

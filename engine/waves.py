@@ -15,7 +15,7 @@ from .errors import ConfigError, check_choice, check_range
 from .units import C_LIGHT, KPC_CM, MICROGAUSS
 
 __all__ = ["Term", "WaveBalance", "gyroradius_cm", "nu_over_beta", "alfven_speed_eff", "psi_in_tilde",
-           "RG_CM_PER_GV_G", "NU_HAT", "term_rate"]
+           "RG_CM_PER_GV_G", "NU_HAT", "term_rate", "term_registry"]
 
 #: r_g [cm] = RG_CM_PER_GV_G * R [GV] / B [G]  (r_g = R/B in Gaussian units; 1 GV = 1e17/c statvolt)
 RG_CM_PER_GV_G = 1e17 / C_LIGHT
@@ -67,6 +67,17 @@ def alfven_speed_eff(va_ideal, f_ion, psi_in):
     for i, (a, b, c) in enumerate(zip(va.ravel(), fi.ravel(), ps.ravel())):
         flat[i] = _k.va_eff(a, b, c)
     return out
+
+
+def term_registry(table):
+    """Class decorator that registers a :class:`Term` subclass in ``table`` under ``cls.name``
+    (:data:`engine.damping.DAMPING_TERMS`, :data:`engine.driving.DRIVING_TERMS`)."""
+
+    def register(cls):
+        table[cls.name] = cls
+        return cls
+
+    return register
 
 
 class Term:
