@@ -1,10 +1,11 @@
 """Transport-coupled outcomes of the live laws against H22 (physics spec Sec. 14 items 2-3, 6-8).
 
-These run engine.solve end to end and take minutes each (marked slow). Measured status on the current
-transport (see the report in docs/physics.md, "Coupled runs"): live laws are stepped at dt ~ 1e-3 Myr
-because the solver halves dt whenever nu_s changes by > e^0.5 anywhere, and the SC-like laws flicker at
-the midplane, so the 20000-step budget ends the runs at t ~ 20-25 Myr. The tests assert H22's physics
-on whatever state the solver returns and say so in their messages.
+These run engine.solve end to end for 500 Myr, as H22 did, and take tens of seconds each (marked slow).
+Measured status on the current transport (docs/physics.md, "Coupling to the transport"): the
+self-confinement-driven laws do not settle. Their wave field flickers between steps (streaming triggers it
+at any step size; the saturated SC flux cannot be stepped stably), so H22's start-dependent collapse is not
+reproduced. The tests assert H22's physics on whatever state the solver returns; they are strict xfails
+with the measured numbers, so they fail loudly once they pass.
 """
 
 import numpy as np
