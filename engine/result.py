@@ -49,6 +49,8 @@ class Result:
     wall_time_s: float = 0.0
     n_steps: int = 0
     t_end_myr: float = 0.0
+    time_band: dict = field(default_factory=dict)
+    time_window_myr: tuple = ()
     extra: dict = field(default_factory=dict)
 
     def modulated(self, phi_GV):

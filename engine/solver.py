@@ -207,7 +207,9 @@ class Coupling:
     still moves by more than ``osc_dlnu`` in cells that hold CRs during its last ``osc_window`` steps is
     reported as oscillating. A run that has oscillated in every one of its last ``stop_window`` steps
     once t >= ``stop_after_myr`` is stopped there (it will not settle; H22 themselves run 500 Myr), which
-    saves a survey ~80 % of the cost of such a point.
+    saves a survey ~80 % of the cost of such a point. The spectra and observables of a live run that ends
+    without reaching a steady state are time averages over its last ``avg_myr`` (H22 Sec. 5.4 compare
+    the last snapshots), with the band of the snapshots in ``Result.time_band``.
     """
 
     relax: float = 0.5
@@ -217,6 +219,7 @@ class Coupling:
     osc_window: int = 10
     stop_after_myr: float = 1000.0
     stop_window: int = 50
+    avg_myr: float = 100.0
 
 
 def _rel_change(s_old, s_new, criterion):
@@ -251,6 +254,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
     vst = prep.regularised_streaming() if live else prep.vst.copy()
     s_old, e_old = prep.sun_average(N), E_col(N)
     omega = np.full(lnu.shape, coupling.relax)      # per-cell relaxation, adapted Rprop-style
+    snaps = []                                      # (t, dt, Sun-averaged N) over the last avg_myr
     d_prev = np.zeros(lnu.shape)
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
         dt = min(dt, t_max_myr - t)
@@ -264,6 +268,10 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         N = N_new
         t += dt
         n_steps += 1
+        if live:
+            snaps.append((t, dt, s_new))
+            while snaps and snaps[0][0] < t - coupling.avg_myr:
+                snaps.pop(0)
         dlnu_max = 0.0
         if live:
             if not prep.evaluate_law(N):
@@ -311,7 +319,24 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         prep.vst[:] = vst
     else:
         prep.update_scattering(N)
-    return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()})
+    return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()}, snaps)
+
+
+def _time_average(E_edges, E, snapshots):
+    """Time-weighted mean LIS intensity over the snapshots (t, dt, N_sun) and, for every observable, the band
+    (min, max over the snapshots). Returns (J_mean, observables of J_mean, {name: (x, lo, hi)}, (t0, t1))."""
+    Js = [intensity(s, E_edges) for _t, _dt, s in snapshots]
+    w = np.array([dt for _t, dt, _s in snapshots])
+    w = w / w.sum()
+    J = {k: sum(wi * Ji[k] for wi, Ji in zip(w, Js)) for k in Js[0]}
+    obs = observables_from_spectra(E, J, 0.0)
+    per = [observables_from_spectra(E, Ji, 0.0) for Ji in Js]
+    band = {}
+    for name, (x, _y) in obs.items():
+        ys = np.array([o[name][1] for o in per])
+        band[name] = (x.copy(), ys.min(axis=0), ys.max(axis=0))
+    t0 = snapshots[0][0] - snapshots[0][1]
+    return J, obs, band, (float(t0), float(snapshots[-1][0]))
 
 
 def _outcome_bands(prep, status):
@@ -389,6 +414,14 @@ def _make_result(prep, ev, law, wall):
     energy = {sp.name: g.E.copy() for sp in SPECIES}
     rigidity = {sp.name: prep.R[s].copy() for s, sp in enumerate(SPECIES)}
     obs = observables_from_spectra(g.E, J, 0.0)
+    extra = {"N": ev.N, "x": prep.x.copy()}
+    band, window = {}, ()
+    message = ev.message
+    if ev.status != "steady" and len(ev.snapshots) >= 2:
+        extra["spectra_final"], extra["observables_final"] = J, obs
+        J, obs, band, window = _time_average(g.E_edges, g.E, ev.snapshots)
+        message += (f"; spectra and observables are time averages over t = {window[0]:.0f}-{window[1]:.0f} Myr "
+                    f"({len(ev.snapshots)} steps; band in Result.time_band)")
     R = g.R_waves
     beta_p = R / np.sqrt(R ** 2 + 0.938 ** 2)
     nu_s = prep.nuob * beta_p[None, :]
@@ -397,9 +430,9 @@ def _make_result(prep, ev, law, wall):
     if status != "failed" and not all(np.all(np.isfinite(y)) for _, y in obs.values()):
         status = "failed"
     eps_sun = np.tensordot(prep.sun_w, prep.eps_cr[prep.sun], axes=([0], [0])) / EV_ERG
-    return Result(status=status, message=ev.message, law=law, params=dict(prep.params), species=SPECIES_NAMES,
+    return Result(status=status, message=message, law=law, params=dict(prep.params), species=SPECIES_NAMES,
                   energy=energy, rigidity=rigidity, spectra=J, observables=obs, R_waves=R.copy(),
                   z_kpc=g.z_faces[1:] / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
                   outcome=_outcome_bands(prep, status), history=ev.history, eps_cr_sun=eps_sun,
                   wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr,
-                  extra={"N": ev.N, "x": prep.x.copy()})
+                  time_band=band, time_window_myr=window, extra=extra)

@@ -251,3 +251,5 @@ class Evolution:
     t_myr: float
     n_steps: int
     history: dict
+    #: (t [Myr], dt [Myr], Sun-averaged N (n_s, n_E)) of the last steps of a live run (solver.Coupling.avg_myr)
+    snapshots: list = field(default_factory=list)

@@ -1,9 +1,10 @@
 """Likelihood of an engine Result given the CR data [physics spec Sec. 13; README_likelihood.md].
 
-ln L = -1/2 sum_d w_d sum_i (ln M_i - ln D_i)^2 / (s_i^2 + s_mod^2),  s_i = sqrt(stat_i^2 + sys_i^2) / D_i,
+ln L = -1/2 sum_d w_d sum_i (ln M_i - ln D_i)^2 / (s_i^2 + s_mod^2 + s_t,i^2),  s_i = sqrt(stat_i^2 + sys_i^2) / D_i,
 
 with M_i the model interpolated log-log onto the data abscissa x_i, s_mod the model scatter
-(H22's environmental band, default 0.1) and w_d = N_ref / N_g, where N_g is the number of points in
+(H22's environmental band, default 0.1), s_t,i half the ln width of the time band of a live run that did
+not settle (``Result.time_band``; 0 for steady runs) and w_d = N_ref / N_g, where N_g is the number of points in
 the observable group g of dataset d (p, He, CNO, B/C, pbar/p, e-, e+, 10Be/9Be), so that every
 group weighs like N_ref points.  Top-of-atmosphere data are compared with the force-field
 modulated model (``Result.modulated(phi_GV)``, one phi per experiment/epoch, nuisance parameters) or,
@@ -252,6 +253,24 @@ def _interp_loglog(xm, ym, xd):
     return lnM, inside, ""
 
 
+def _time_scatter2(result, d, xd):
+    """Squared fractional time scatter of a run that did not settle, at the data abscissae: half the ln width
+    of ``Result.time_band`` (the LIS observable's min-max over the averaging window), 0 where there is none.
+    H22 judge such runs by several snapshots (their Sec. 5.4); the band enters like s_mod."""
+    band = getattr(result, "time_band", None) or {}
+    if d.quantity not in band:
+        return 0.0
+    x, lo, hi = band[d.quantity]
+    _, ylo = model_on_data_axis(x, lo, d.quantity, d.x_kind)
+    xb, yhi = model_on_data_axis(x, hi, d.quantity, d.x_kind)
+    l_lo, ok_lo, why_lo = _interp_loglog(xb, ylo, xd)
+    l_hi, ok_hi, why_hi = _interp_loglog(xb, yhi, xd)
+    if why_lo or why_hi:
+        return 0.0
+    s = np.where(ok_lo & ok_hi, 0.5 * (l_hi - l_lo), 0.0)
+    return np.where(np.isfinite(s), s, 0.0) ** 2
+
+
 # === Evaluation === #
 
 def _nuisance(nuisance):
@@ -366,6 +385,7 @@ def _evaluate(result, datasets, nuisance, config):
         if row["n_outside"]:
             row["flag"] = f"{row['n_outside']} data points outside the model x range (excluded)"
         s2 = (d.sigma[keep][inside] / yd[inside]) ** 2 + cfg.s_mod ** 2
+        s2 = s2 + _time_scatter2(result, d, xd[inside])
         chi2 = float(np.sum((lnM[inside] - np.log(yd[inside])) ** 2 / s2))
         n = int(inside.sum())
         row.update(chi2=chi2, chi2_weighted=w * chi2, dof=n, n=n)
@@ -406,7 +426,7 @@ def breakdown(result, datasets=None, nuisance=None, config=None):
     -------
     dict
         ``{dataset: {chi2, chi2_weighted, dof, n, weight, group, n_cut, n_outside, phi_GV, flag}}`` with
-        chi2 = sum_i (ln M_i - ln D_i)^2 / (s_i^2 + s_mod^2) over the n points used (dof = n; subtract
+        chi2 = sum_i (ln M_i - ln D_i)^2 / (s_i^2 + s_mod^2 + s_t,i^2) over the n points used (dof = n; subtract
         fitted parameters yourself), and ``"total": {chi2, chi2_weighted, n, dof, loglike, status, flags,
         reason}`` with loglike = -chi2_weighted / 2 (minus the not-converged penalty).  A failed result
         or a non-finite/non-positive model where data exist gives ``loglike = -inf`` and a ``reason``.

@@ -154,3 +154,46 @@ def test_user_galaxy_is_validated():
     # a user-supplied Galaxy on the matching grid is accepted by solve
     r = engine.solve(galaxy=g, grid=engine.GridConfig(n_z=8), t_max_myr=50)
     assert r.status in ("steady", "not-converged")
+
+
+def test_time_average_is_the_dt_weighted_mean_and_the_band_brackets_it():
+    """solver._time_average against the linearity of the intensity: two snapshots weighted 1:3."""
+    from engine.solver import _time_average, initial_state, prepare
+    from engine.observables import intensity
+    prep = prepare(law="empirical")
+    g = prep.grid
+    A = prep.sun_average(initial_state("normal", prep.problem, g, prep.galaxy))    # smooth spectra
+    phase = np.arange(A.shape[0])[:, None]
+    B = A * (1.3 + 0.2 * np.sin(0.5 * np.log(g.E)[None, :] + phase))               # a smooth second snapshot
+    J, obs, band, window = _time_average(g.E_edges, g.E, [(10.0, 1.0, A), (13.0, 3.0, B)])
+    JA, JB = intensity(A, g.E_edges), intensity(B, g.E_edges)
+    for k in J:
+        np.testing.assert_allclose(J[k], 0.25 * JA[k] + 0.75 * JB[k], rtol=1e-12)
+    assert window == (9.0, 13.0)
+    assert set(band) == set(obs)
+    for name, (x, lo, hi) in band.items():
+        y = obs[name][1]
+        ok = np.isfinite(y) & (y > 0)
+        # fluxes: a weighted mean lies between the snapshots; ratios (mediant) too, up to the log-log
+        # interpolation onto the denominator's rigidity grid
+        assert np.all(y[ok] >= lo[ok] * (1 - 1e-2)) and np.all(y[ok] <= hi[ok] * (1 + 1e-2)), name
+
+
+def test_unsettled_live_run_reports_time_averages_and_band():
+    r = engine.solve(law="sc_reference", t_max_myr=150.0)
+    assert r.status == "not-converged"
+    t0, t1 = r.time_window_myr
+    assert t1 == pytest.approx(150.0) and 100.0 <= t1 - t0 <= 130.0   # avg_myr = 100 plus one step
+    assert "time averages" in r.message
+    assert set(r.time_band) == set(r.observables)
+    x, lo, hi = r.time_band["B/C"]
+    assert np.all(hi >= lo) and np.any(hi > 1.01 * lo)                # the SC wave field flickers
+    for name in ("p", "C", "B", "e-"):                                  # fluxes: the mean lies in the band
+        _, lo, hi = r.time_band[name]
+        y = r.observables[name][1]
+        assert np.all((y >= lo * (1 - 1e-9)) & (y <= hi * (1 + 1e-9))), name
+    assert "observables_final" in r.extra and "spectra_final" in r.extra
+
+
+def test_steady_run_has_no_time_band(fig1):
+    assert fig1.status == "steady" and fig1.time_band == {} and fig1.time_window_myr == ()

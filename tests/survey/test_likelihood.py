@@ -125,6 +125,24 @@ def test_s_mod_enters_in_quadrature():
         assert b["AMS-02 B/C"]["chi2"] == pytest.approx(_expected_chi2(D.load("AMS-02 B/C"), 1.2, s_mod))
 
 
+def test_time_band_enters_in_quadrature_like_s_mod():
+    # a run that did not settle carries the min-max band of its last snapshots (Result.time_band): a band
+    # of constant ln width 2 s_t must score exactly like s_mod -> sqrt(s_mod^2 + s_t^2)
+    obs = matched(factor={"B/C": 1.2})
+    x, y = obs["B/C"]
+    for s_t in (0.0, 0.2, 0.5):
+        res = FakeResult(obs, status="not-converged")
+        res.time_band = {"B/C": (x, y * math.exp(-s_t), y * math.exp(s_t))}
+        b = L.breakdown(res, datasets=["AMS-02 B/C"])
+        s_eff = math.sqrt(0.1 ** 2 + s_t ** 2)
+        assert b["AMS-02 B/C"]["chi2"] == pytest.approx(_expected_chi2(D.load("AMS-02 B/C"), 1.2, s_eff), rel=1e-9)
+    # a band on another observable does not touch B/C; a steady result has none
+    res = FakeResult(obs)
+    res.time_band = {"p": (x, y * 0.1, y * 10)}
+    assert L.breakdown(res, datasets=["AMS-02 B/C"])["AMS-02 B/C"]["chi2"] == pytest.approx(
+        _expected_chi2(D.load("AMS-02 B/C"), 1.2), rel=1e-9)
+
+
 # --- bad models ---
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, 0.0, -1.0])
