@@ -15,9 +15,10 @@ import pytest
 # between steps (README, "Live laws: status and known limits"), so the paper's outcomes below are not
 # reproduced. Each test keeps the paper's assertion; strict xfail makes it fail loudly once it passes.
 LIVE_SC_UNRESOLVED = pytest.mark.xfail(strict=True, reason=(
-    "live SC coupling unresolved (measured 2026-11-27 at t = 500 Myr: low start B/C(10 GV) = 0.15, high start "
-    "0.25, AMS-02 0.284; normal start bottleneck 0.0015-480 GV, no free-streaming band; new_damping starts "
-    "differ by 25 %; new_linear / new_external B/C slopes +0.15 / +0.03)"))
+    "live SC coupling unresolved (measured 2026-11-27, t = 500 Myr, time averages over the last 100 Myr: "
+    "sc_reference B/C(10 GV) = 0.12 low / 0.073 normal / 0.25 high start, AMS-02 0.284; normal start "
+    "bottleneck 0.0015-480 GV, free streaming only above 20 TV; new_damping starts differ by up to 165 %; "
+    "new_linear / new_external B/C slopes +0.09 / +0.02)"))
 
 engine = pytest.importorskip("engine")
 if not hasattr(engine, "solve"):  # pragma: no cover - before the transport core existed
