@@ -106,7 +106,6 @@ def _thomas(a, b, c, d):
 def step_lagged(col, P, dt):
     """Backward Euler with D, v_st (direction and size) frozen at the old state."""
     Pk = np.append(P[1:], 0.0)
-    j = np.arange(P.size)
     h, H = col.h, col.H
     g = (Pk - P) / h
     ge = np.maximum(np.abs(g), 0.5 * (P + Pk) / H)
@@ -123,7 +122,6 @@ def step_lagged(col, P, dt):
     b[1:] -= dFk[:-1]
     a[1:] = -dFj[:-1]
     d = col.dz * (P / dt + col.q)
-    del j
     return np.maximum(_thomas(a, b, c, d), 0.0), nu
 
 
@@ -190,6 +188,11 @@ def main(argv=None):
     ap.add_argument("--dt", type=float, nargs="+", default=[2.0, 0.5, 0.125], help="dt_max values [Myr]")
     ap.add_argument("--schemes", nargs="+", default=["lagged", "newton"])
     args = ap.parse_args(argv)
+    if not args.t_end > 0 or not all(d > 0 for d in args.dt):
+        ap.error(f"--t-end ({args.t_end}) and every --dt ({args.dt}) must be > 0 Myr")
+    bad = set(args.schemes) - {"lagged", "newton"}
+    if bad:
+        ap.error(f"--schemes: unknown {sorted(bad)}; expected lagged and/or newton")
     col = Column()
     print(f"column: n_z = {col.z.size}, H = {col.H / KPC_CM:.0f} kpc, F_0/F_inj = {SAT} at z = 0, "
           f"t_end = {args.t_end:g} Myr")
