@@ -274,21 +274,63 @@ def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, h_face, eps_cr, P_cr, dPdz)
 
 
 @njit(cache=True)
-def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, reacc, dz,
-                           b_static, adiab, D_face, V_face, b_lo, K_reacc, gain):
+def spectral_factor(N, x_edges, a3):
+    """alpha/3 per species, cell and bin, alpha = -d ln f/d ln p the local slope of the distribution function
+    (from the number per ln p, n = N/dln p = 4 pi p^3 f: alpha = 3 - d ln n/d ln p, centred differences,
+    one-sided at the ends). The streaming flux of a bin in physics spec Eq. 10 is (v_st/3)(-p df/dp)
+    integrated over the bin, i.e. v_st (alpha/3) N. Bins with an empty neighbour get alpha/3 = 1; alpha/3 is
+    kept in [0, 3]. x_edges : (n_s, n_E + 1) ln p at bin edges; a3 : (n_s, n_z, n_E) output."""
+    n_s, n_z, n_E = N.shape
+    for s in range(n_s):
+        for j in range(n_z):
+            for i in range(n_E):
+                lo = i - 1 if i > 0 else i
+                hi = i + 1 if i < n_E - 1 else i
+                d_lo = x_edges[s, lo + 1] - x_edges[s, lo]
+                d_hi = x_edges[s, hi + 1] - x_edges[s, hi]
+                n_lo = N[s, j, lo] / d_lo
+                n_hi = N[s, j, hi] / d_hi
+                if n_lo > _TINY and n_hi > _TINY and hi > lo:
+                    dx = 0.5 * (x_edges[s, hi + 1] + x_edges[s, hi] - x_edges[s, lo + 1] - x_edges[s, lo])
+                    f = 1.0 - np.log(n_hi / n_lo) / (3.0 * dx)
+                    a3[s, j, i] = min(max(f, 0.0), 3.0)
+                else:
+                    a3[s, j, i] = 1.0
+
+
+@njit(cache=True)
+def streaming_face_loss(vst_face, N_lo, N_hi, h):
+    """Streaming loss across one face [s^-1]: dln p/dt = (1/3) v_st . grad ln f (physics spec Eq. 10, the
+    p-space term -(v_st/3) b.grad f), from the bin's own density on both sides; positive (a loss) when the
+    waves stream down this species' gradient. Zero if either side is empty."""
+    if N_lo > _TINY and N_hi > _TINY:
+        return -vst_face * np.log(N_hi / N_lo) / (3.0 * h)
+    return 0.0
+
+
+@njit(cache=True)
+def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, reacc, dz, h_face,
+                           N, a3, b_static, adiab, D_face, V_face, b_lo, K_reacc, gain):
     """Map the law's nu_s/beta and streaming speed at the cell faces (n_z, n_R) onto every species' bins and
     build the transport coefficients (physics spec Eq. 10-11, Sec. 2 [S]).
 
     D_zz = geometry * kappa_par at each face, kappa_par = v^2 / (3 nu_s), with a flux limiter
     D -> D D_cap/(D + D_cap), D_cap = v H / 3 (free streaming across the halo).
-    V = u_wind + v_st at faces; adiabatic (wind + streaming) losses -dE/dt = adiab * div(V)/3 for expansion,
-    gains (compression) go to ``gain`` for the momentum step; reacceleration at cell centres, from the mean
-    of the adjacent faces' kappa: D_pp/p^2 = reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par), vbar_A = 2 v_st
-    (v_st is the isotropic average vbar_A/2). ridx, rw : (n_s, n_E) wave-grid index and weight of each bin.
+    Streaming is discretised as Eq. 10 writes it, so that no divergence of v_st appears (v_st switches sign
+    at every extremum of P', and its divergence there is a grid-scale delta): the spatial flux of a bin is
+    (u_wind + v_st alpha/3) N (alpha/3 from :func:`spectral_factor`, a3), and the streaming loss is the p-space
+    rate dln p/dt = -(1/3) v_st . grad ln f (:func:`streaming_face_loss`, mean of the cell's two faces; the
+    midplane face carries none by symmetry, the halo boundary none). The wind's adiabatic rate is
+    div(u)/3. Net expansion and loss go to -dE/dt = b_static + adiab * theta (``b_lo``), net compression and
+    gain to ``gain`` for the momentum step. Reacceleration at cell centres, from the mean of the adjacent
+    faces' kappa: D_pp/p^2 = reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par), vbar_A = 2 v_st (v_st is the
+    isotropic average vbar_A/2). ridx, rw : (n_s, n_E) wave-grid index and weight of each bin;
+    N : (n_s, n_z, n_E) the CR state the streaming loss is evaluated on.
     """
     n_s, n_z, n_E = D_face.shape
     kap = np.empty(n_z)
     vf = np.empty(n_z)
+    lf = np.empty(n_z)
     for s in range(n_s):
         for i in range(n_E):
             k = ridx[s, i]
@@ -301,18 +343,28 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
                 D = geometry * kappa
                 D_face[s, j, i] = D * D_cap[s, i] / (D + D_cap[s, i])
                 vf[j] = (1.0 - ww) * vst[j, k] + ww * vst[j, k + 1]
-                V_face[s, j, i] = u_face[j + 1] + vf[j]
+                if j < n_z - 1:
+                    af = 0.5 * (a3[s, j, i] + a3[s, j + 1, i])
+                    lf[j] = streaming_face_loss(vf[j], N[s, j, i], N[s, j + 1, i], h_face[j])
+                else:
+                    af = a3[s, j, i]
+                    lf[j] = 0.0
+                V_face[s, j, i] = u_face[j + 1] + vf[j] * af
             for j in range(n_z):
                 kc = kap[j] if j == 0 else 0.5 * (kap[j] + kap[j - 1])
                 vc = vf[j] if j == 0 else 0.5 * (vf[j] + vf[j - 1])
                 va2 = vA_eff[j] * vA_eff[j] - 4.0 * vc * vc
                 K_reacc[s, j, i] = reacc * va2 / (9.0 * kc) if va2 > 0.0 else 0.0
-                v_lo = 0.0 if j == 0 else V_face[s, j - 1, i]
-                theta = (V_face[s, j, i] - v_lo) / (3.0 * dz[j])
+                if j == 0:
+                    th_st = 0.5 * lf[0]
+                elif j == n_z - 1:
+                    th_st = lf[j - 1]
+                else:
+                    th_st = 0.5 * (lf[j - 1] + lf[j])
+                theta = (u_face[j + 1] - u_face[j]) / (3.0 * dz[j]) + th_st
                 if theta > 0.0:
                     b_lo[s, j, i] = b_static[s, j, i] + adiab[s, i] * theta
                     gain[s, j, i] = 0.0
                 else:
                     b_lo[s, j, i] = b_static[s, j, i]
                     gain[s, j, i] = -theta
-

@@ -103,6 +103,27 @@ def _stretched_faces(n, H, dz_min):
     return H * np.sinh(s * xi) / np.sinh(s)
 
 
+PROTON_MASS_GEV = 0.9382720813
+
+
+def wave_rigidities(E, R_min, R_max):
+    """The wave rigidity grid [GV]: the proton rigidities at the energy-bin centres E [GeV], extended with the
+    end spacings in ln R down to R_min and up to R_max (leptons at E_min, nuclei with A/Z <= 2.5 at E_max).
+
+    Protons carry most of the CR pressure at a given rigidity, so putting the law's nodes exactly on their
+    bins lets the implicit coupling (engine.coupling) solve each proton bin with the scattering rate of its
+    own rigidity, with no interpolation between nodes [docs/physics.md, "Coupling to the transport"].
+    """
+    R_p = np.sqrt(E * (E + 2.0 * PROTON_MASS_GEV))
+    lo = np.log(R_p[0])
+    d_lo = np.log(R_p[1]) - lo
+    below = lo - d_lo * np.arange(int(np.ceil((lo - np.log(R_min)) / d_lo)), 0, -1)
+    hi = np.log(R_p[-1])
+    d_hi = hi - np.log(R_p[-2])
+    above = hi + d_hi * np.arange(1, int(np.ceil((np.log(R_max) - hi) / d_hi)) + 1)
+    return np.exp(np.concatenate([below, np.log(R_p), above]))
+
+
 def build_grid(config: GridConfig, halo_height_kpc: float) -> Grid:
     """Build the Grid for a GridConfig and a halo height [kpc]."""
     H = halo_height_kpc * KPC_CM
@@ -116,8 +137,5 @@ def build_grid(config: GridConfig, halo_height_kpc: float) -> Grid:
     n_E = int(round(n_dec * config.bins_per_decade))
     E_edges = np.logspace(np.log10(config.E_min_GeV), np.log10(config.E_max_GeV), n_E + 1)
     E = np.sqrt(E_edges[1:] * E_edges[:-1])
-    # wave rigidity grid: covers leptons at E_min and nuclei (A/Z <= 2.5) at E_max
-    R_waves = np.logspace(np.log10(config.E_min_GeV), np.log10(2.5 * config.E_max_GeV * 1.1),
-                          int(round(np.log10(2.5 * 1.1 * config.E_max_GeV / config.E_min_GeV)
-                                    * config.bins_per_decade)) + 1)
+    R_waves = wave_rigidities(E, config.E_min_GeV, 2.5 * 1.1 * config.E_max_GeV)
     return Grid(zf, z, dz, h, E_edges, E, R_waves)

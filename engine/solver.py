@@ -137,6 +137,7 @@ class _Prepared:
         self.vst = np.zeros((n_z, n_R))
         self.x = np.zeros((n_ph, n_z, n_R))
         self.flag = np.zeros((n_z, n_R), np.int8)
+        self.a3 = np.ones((n_s, n_z, n_E))
         zs = self.galaxy.z_sun
         self.sun = np.flatnonzero(g.z_faces[1:] <= max(zs, g.z_faces[1]))
         self.sun_w = g.dz[self.sun] / g.dz[self.sun].sum()
@@ -150,29 +151,22 @@ class _Prepared:
         self.law.evaluate(self.eps_cr, self.dPdz, self.nuob, self.vst, self.x, self.flag)
         return bool(np.all(np.isfinite(self.nuob)) and np.all(np.isfinite(self.vst)) and np.all(self.nuob > 0))
 
-    def set_coefficients(self, nuob, vst):
-        """Refresh the transport coefficients (D, V, losses, reacceleration) from nu_s/beta and v_st on (z, R)."""
+    def set_coefficients(self, nuob, vst, N, slopes_from=None):
+        """Refresh the transport coefficients (D, V, losses, reacceleration) from nu_s/beta and v_st on (z, R);
+        the streaming terms also need the CR state N: its gradients (streaming loss) and spectral slopes (of
+        ``slopes_from`` if given, else of N) (physics spec Eq. 10)."""
         p, g = self.problem, self.grid
+        _k.spectral_factor(N if slopes_from is None else slopes_from, p.x_edges, self.a3)
         _k.transport_coefficients(nuob, vst, self.ridx, self.rw, self.beta, self.v,
                                   self.galaxy.geometry_factor, self.D_cap, self.galaxy.u_wind, self.galaxy.vA_eff,
-                                  float(self.law.reacceleration),
-                                  g.dz, p.b_static, self.adiab, p.D_face, p.V_face, p.b_lo, p.K_reacc, p.gain)
-
-    def regularised_streaming(self):
-        """Streaming speed with the sign switch of 'streaming down the gradient' regularised
-        (Sharma, Colella & Martin 2010, SIAM J. Sci. Comput. 32, 3564):
-        v_st -> v_st tanh(l_reg |dP'/dz| / P'), l_reg = 3 H. Where the CR gradient is steeper than P'/(3H)
-        (everywhere but at extrema of P') nothing changes; at extrema the flux stays continuous in dP'/dz,
-        which the implicit coupling needs (a bare sign function makes it flip-flop)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(self.P_cr > 0, 3.0 * self.grid.halo_height * np.abs(self.dPdz) / self.P_cr, 0.0)
-        return self.vst * np.tanh(a)
+                                  float(self.law.reacceleration), g.dz, g.h_face, N, self.a3,
+                                  p.b_static, self.adiab, p.D_face, p.V_face, p.b_lo, p.K_reacc, p.gain)
 
     def update_scattering(self, N):
         """Evaluate the law on N and refresh the transport coefficients (explicit coupling)."""
         if not self.evaluate_law(N):
             return False
-        self.set_coefficients(self.nuob, self.regularised_streaming() if self.law.live else self.vst)
+        self.set_coefficients(self.nuob, self.vst, N)
         return True
 
     def relevant(self):
@@ -191,30 +185,26 @@ def prepare(params=None, *, law="empirical", galaxy=None, grid=None):
 
 @dataclass(frozen=True)
 class Coupling:
-    """Coupling of a live law to the transport.
+    """Coupling of a live law to the transport (docs/physics.md, "Coupling to the transport").
 
     The waves are in local steady state with the CRs (their equilibration time ~30 yr R^1/2 is far below any
-    transport time, physics spec Sec. 5), so every step the law is evaluated on the new CR state. Laws driven
-    by the CR gradient (self-confinement) make the flux a near-discontinuous function of the gradient
-    (F -> const x sign(dP/dz) for SC with linear damping, physics spec Sec. 8 'solution collapse'); iterating
-    such a flux to consistency inside a long implicit step does not converge (Picard flip-flops, and a
-    Newton linearisation turns the fixed flux into an unstable explicit one; both were tried). Instead the
-    scattering rate used by the transport relaxes toward the law's value, in ln nu, by a fraction omega
-    per step and by at most ``max_dlnu``: a wave field with a finite response time. omega starts at ``relax``
-    and is adapted per cell: halved (down to ``relax_min``) when the correction changes sign between steps
-    (negative feedback overshooting), raised by 1.2 (up to ``relax``) otherwise. Steady states (where
-    they exist) are exactly those of the law; collapse and oscillation remain visible. A run whose rate
-    still moves by more than ``osc_dlnu`` in cells that hold CRs during its last ``osc_window`` steps is
-    reported as oscillating. A run that has oscillated in every one of its last ``stop_window`` steps
-    once t >= ``stop_after_myr`` is stopped there (it will not settle; H22 themselves run 500 Myr), which
-    saves a survey ~80 % of the cost of such a point. The spectra and observables of a live run that ends
-    without reaching a steady state are time averages over its last ``avg_myr`` (H22 Sec. 5.4 compare
-    the last snapshots), with the band of the snapshots in ``Result.time_band``.
+    transport time, physics spec Sec. 5), so the scattering rate that moves the CRs in a step must be the one
+    the CRs' own new state sustains. Every step solves the proton spectrum bin by bin together with the wave
+    balance at the proton's rigidity (:class:`engine.coupling.ImplicitCoupling`, Newton on each bin's column
+    to ``newton_tol``, at most ``newton_maxit`` iterations); a step in which any bin fails to converge is
+    rejected and retried with half the time step (down to ``dt_min_myr``, below which it is accepted and the
+    run's message says so). The other species follow with the same coefficients.
+
+    A run whose rate still moves by more than ``osc_dlnu`` (in ln nu, in cells that hold CRs) in every one of
+    its last ``osc_window`` steps is reported as oscillating; if that lasts for ``stop_window`` steps once
+    t >= ``stop_after_myr`` the run is stopped there (it will not settle). The spectra and observables of a
+    live run that ends without reaching a steady state are time averages over its last ``avg_myr`` (H22
+    Sec. 5.4 compare the last snapshots), with the band of the snapshots in ``Result.time_band``.
     """
 
-    relax: float = 0.5
-    relax_min: float = 1e-3
-    max_dlnu: float = 1.0
+    newton_tol: float = 1e-6
+    newton_maxit: int = 30
+    dt_min_myr: float = 1e-4
     osc_dlnu: float = 0.1
     osc_window: int = 10
     stop_after_myr: float = 1000.0
@@ -246,19 +236,30 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
     hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": [], "max_dlnu": []}
     ok_count = 0
     n_steps = 0
+    n_rejected = 0
+    n_forced = 0
     status, message = "not-converged", f"t_max = {t_max_myr:g} Myr reached before the steady-state criterion"
     E_col = lambda N: float((N * prep.E_kin_erg[:, None, :] * g.dz[None, :, None]).sum())
     if not prep.update_scattering(N):
         return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
+    if live:
+        from .coupling import ImplicitCoupling
+        implicit = ImplicitCoupling(prep, tol=coupling.newton_tol, maxit=coupling.newton_maxit)
     lnu = np.log(prep.nuob)
-    vst = prep.regularised_streaming() if live else prep.vst.copy()
     s_old, e_old = prep.sun_average(N), E_col(N)
-    omega = np.full(lnu.shape, coupling.relax)      # per-cell relaxation, adapted Rprop-style
     snaps = []                                      # (t, dt, Sun-averaged N) over the last avg_myr
-    d_prev = np.zeros(lnu.shape)
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
         dt = min(dt, t_max_myr - t)
-        N_new, e_esc = prep.problem.step(N, dt * MYR_S)
+        if live:
+            N_new, e_esc = implicit.step(N, dt * MYR_S)
+            if implicit.last_stats[1] > 0 or not np.all(np.isfinite(N_new)):
+                if dt > coupling.dt_min_myr:
+                    dt *= 0.5
+                    n_rejected += 1
+                    continue
+                n_forced += 1
+        else:
+            N_new, e_esc = prep.problem.step(N, dt * MYR_S)
         if not np.all(np.isfinite(N_new)):
             return Evolution(N, "failed", f"non-finite CR densities at t = {t:.3g} Myr", t, n_steps, hist)
         s_new, e_new = prep.sun_average(N_new), E_col(N_new)
@@ -268,25 +269,18 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         N = N_new
         t += dt
         n_steps += 1
+        dlnu_max = 0.0
         if live:
             snaps.append((t, dt, s_new))
             while snaps and snaps[0][0] < t - coupling.avg_myr:
                 snaps.pop(0)
-        dlnu_max = 0.0
-        if live:
-            if not prep.evaluate_law(N):
+            if not (np.all(np.isfinite(prep.nuob)) and np.all(prep.nuob > 0)):
                 return Evolution(N, "failed", f"the scattering law returned non-finite values at t = {t:.3g} Myr",
                                  t, n_steps, hist)
-            d = np.log(prep.nuob) - lnu
+            lnu_new = np.log(prep.nuob)
             mask = prep.relevant()
-            dlnu_max = float(np.abs(d[mask]).max()) if mask.any() else 0.0
-            flip = d * d_prev < 0
-            omega = np.where(flip, np.maximum(0.5 * omega, coupling.relax_min),
-                             np.minimum(1.2 * omega, coupling.relax))
-            d_prev = d
-            lnu = lnu + omega * np.clip(d, -coupling.max_dlnu, coupling.max_dlnu)
-            vst = vst + omega * (prep.regularised_streaming() - vst)
-            prep.set_coefficients(np.exp(lnu), vst)
+            dlnu_max = float(np.abs(lnu_new - lnu)[mask].max()) if mask.any() else 0.0
+            lnu = lnu_new
         hist["t_myr"].append(t)
         hist["E_cr_erg_cm2"].append(e_new)
         hist["escape_flux"].append(e_esc * GEV_ERG)
@@ -314,12 +308,13 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         if len(tail) == coupling.osc_window and min(tail) > coupling.osc_dlnu:
             message += (f"; oscillating: the wave balance still moves nu_s by > {coupling.osc_dlnu} in ln "
                         f"every step of the last {coupling.osc_window}")
-    if live:
-        prep.nuob[:] = np.exp(lnu)
-        prep.vst[:] = vst
-    else:
+    if n_forced:
+        message += (f"; {n_forced} steps accepted at dt = {coupling.dt_min_myr:g} Myr with bins whose implicit "
+                    f"coupling did not converge")
+    if not live:
         prep.update_scattering(N)
-    return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()}, snaps)
+    return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()}, snaps,
+                     n_rejected)
 
 
 def _time_average(E_edges, E, snapshots):

@@ -253,3 +253,5 @@ class Evolution:
     history: dict
     #: (t [Myr], dt [Myr], Sun-averaged N (n_s, n_E)) of the last steps of a live run (solver.Coupling.avg_myr)
     snapshots: list = field(default_factory=list)
+    #: steps rejected and retried with half the time step (live laws: a bin's implicit coupling did not converge)
+    n_rejected: int = 0
