@@ -80,27 +80,29 @@ def _residual(x, diag, rhs, F, Lf, th_w, kout, adiab_i, dz, res):
 
 
 @njit(cache=True)
-def coupled_proton_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
-                         dz, h_face, u_face, beta, v, geom, D_cap, lam, b_static, adiab, a3, E_edges, Q, D_lag, V_lag,
+def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
+                         dz, h_face, u_face, beta, v, geom, D_cap, lam, b_static, adiab, a3, E_edges, Q, Q_extra, D_lag, V_lag,
                          coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
                          monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                          out_nuob, out_vst, out_x, out_flag, tol, maxit, stats, bin_res, bin_its):
-    """Backward-Euler step of the proton spectrum with the scattering law solved implicitly, bin by bin
-    [physics spec Eq. 7, 9-10; docs/physics.md "Coupling to the transport"].
+    """Backward-Euler step of one species' spectrum (index ``sp``) with the scattering law solved implicitly,
+    bin by bin [physics spec Eq. 7, 9-10; docs/physics.md "Coupling to the transport"].
 
-    The continuous losses move protons only downward in energy, so sweeping the bins from the top, bin i sees
-    its loss inflow from bin i+1 at the new time (as in implicit_sweep). Its column x = N_p(z, E_i) then
+    The continuous losses move particles only downward in energy, so sweeping the bins from the top, bin i sees
+    its loss inflow from bin i+1 at the new time (as in implicit_sweep). Its column x = N_sp(z, E_i) then
     satisfies the nonlinear tridiagonal system
 
-        x_j (1/dt + lam + r_out) - rhs_j + (F_j(x_j, x_j+1) - F_j-1(x_j-1, x_j)) / dz_j = 0,
+        x_j (1/dt + lam + r_out(theta_j)) - rhs_j + (F_j(x_j, x_j+1) - F_j-1(x_j-1, x_j)) / dz_j = 0,
 
-    where the face fluxes F_j use the nu_s and v_st of the wave balance at the face, at the proton's own
-    rigidity (wave node ``node[i]``), for the CR pressure P' = P'_other + cP_i x. Newton with a
-    finite-difference tridiagonal Jacobian (each face flux depends on its two cells only) and a backtracking
-    line search on the residual solves it, starting from the linear solve with the lagged coefficients
-    (D_lag, V_lag). Other species' pressure (Pc_o, Ec_o) is taken from the previous step.
+    where the face fluxes F_j and the streaming loss theta_j use the nu_s and v_st of the wave balance at the
+    face, at the bin's own rigidity (column ``node[i]`` of the balance tables), for the CR pressure
+    P' = P'_other + cP_i x. Newton with a finite-difference tridiagonal Jacobian (each face quantity depends
+    on its two cells only) and Armijo backtracking on the scaled 2-norm of the residual solves it, starting
+    from the linear solve with the lagged coefficients (D_lag, V_lag). The other species' pressure and energy
+    density at the same rigidities (Pc_o, Ec_o : (n_z, n_cols)) are given; Q_extra (n_z, n_E) is the
+    species' production by others (secondaries) [cm^-3 s^-1].
 
-    Outputs: N_new[sp] ; out_nuob, out_vst (n_z, n_R) and out_x, out_flag on the proton nodes;
+    Outputs: N_new[sp] ; out_nuob, out_vst (n_z, n_cols) and out_x, out_flag on the species' columns;
     stats[0] += Newton iterations, stats[1] += bins that did not reach ``tol``, stats[2] = max final residual.
     Returns 0.
     """
@@ -163,7 +165,7 @@ def coupled_proton_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
             else:
                 kout[j] = loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, 1.0)
             diag[j] = 1.0 / dt + lam[s, j, i] + kout[j] * b_static[s, j, i]
-            rhs[j] = N_old[s, j, i] / dt + Q[s, j, i]
+            rhs[j] = N_old[s, j, i] / dt + Q[s, j, i] + Q_extra[j, i]
             if i < n_E - 1:
                 rhs[j] += r_in[j] * N_new[s, j, i + 1]
         # initial guess: the linear step with the lagged coefficients

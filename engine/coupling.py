@@ -1,10 +1,18 @@
 """Implicit live coupling of a wave law to the CR transport [docs/physics.md, "Coupling to the transport"].
 
-Every step, the proton spectrum is solved bin by bin (top down in energy) together with the wave balance at
-the proton's own rigidity (:func:`engine._coupling_kernels.coupled_proton_sweep`): the scattering rate that
-moves the protons is the one their own new pressure gradient sustains. All species are then advanced with
-those coefficients by the ordinary linear step (which reproduces the protons' Newton solution, and moves
-the other species with nu_s interpolated in ln R between proton nodes).
+The waves are in local steady state with the CRs, so the scattering rate that moves the CRs during a step must
+be the one their own new pressure gradient sustains. The species that carry the CR pressure are therefore
+solved bin by bin (top down in energy) together with the wave balance at the bin's own rigidity
+(:func:`engine._coupling_kernels.coupled_species_sweep`):
+
+* protons, on the wave grid itself (``engine.grid.wave_rigidities`` puts a node on every proton bin);
+* electrons, which carry most of the pressure below ~0.3 GV, on a second wave balance bound at the
+  electron bins' rigidities.
+
+Each of them sees the other species' pressure at the same rigidity from the latest available state (protons:
+start of the step; electrons: the protons' new state). All species are then advanced with the resulting
+coefficients by the ordinary linear step, which reproduces the Newton solutions up to the momentum-space
+step (reacceleration and gains); the other species take nu_s interpolated in ln R between wave nodes.
 """
 
 import numpy as np
@@ -12,81 +20,151 @@ import numpy as np
 from . import _coupling_kernels as _ck
 from . import _transport_kernels as _k
 from .species import SPECIES_NAMES
+from .transport import _interp_index
+from .waves import WaveBalance
 
 __all__ = ["ImplicitCoupling"]
 
 
-class ImplicitCoupling:
-    """Per-solve state of the implicit coupling (built from an ``engine.solver._Prepared``)."""
+class _Carrier:
+    """One species solved implicitly with the wave balance at its own bin rigidities."""
 
-    def __init__(self, prep, tol=1e-6, maxit=30):
-        self.prep = prep
-        self.tol, self.maxit = float(tol), int(maxit)
-        g = prep.grid
-        self.sp = SPECIES_NAMES.index("p")
-        lnRw = np.log(g.R_waves)
-        lnRp = np.log(prep.R[self.sp])
-        self.node = np.argmin(np.abs(lnRw[None, :] - lnRp[:, None]), axis=1).astype(np.int64)
-        if np.max(np.abs(lnRw[self.node] - lnRp)) > 1e-6:
-            raise RuntimeError("the wave grid does not contain the proton rigidities (engine.grid.wave_rigidities)")
-        s = self.sp
+    def __init__(self, prep, name, balance, node):
+        self.s = SPECIES_NAMES.index(name)
+        self.balance = balance
+        self.node = np.ascontiguousarray(node, dtype=np.int64)
+        s = self.s
         self.cP = prep.pv_erg[s] / (3.0 * prep.dlnR[s])
         self.cE = prep.E_kin_erg[s] / prep.dlnR[s]
-        self.others = [k for k in range(prep.problem.shape[0]) if k != s]
-        self.stats = np.zeros(3)
-        self.bin_res = np.zeros(prep.grid.n_E)
-        self.bin_its = np.zeros(prep.grid.n_E, np.int64)
+        lnRc = np.log(balance.R_waves)
+        n_s = prep.problem.shape[0]
+        self.others = [k for k in range(n_s) if k != s]
+        self.idx = {}
+        for k in self.others:
+            self.idx[k] = _interp_index(np.log(prep.R[k]), lnRc)
+        n_E = prep.grid.n_E
+        self.bin_res = np.zeros(n_E)
+        self.bin_its = np.zeros(n_E, np.int64)
+        n_p, n_z, n_c = balance.shape
+        self.nuob = np.zeros((n_z, n_c))
+        self.vst = np.zeros((n_z, n_c))
+        self.x = np.zeros((n_p, n_z, n_c))
+        self.flag = np.zeros((n_z, n_c), np.int8)
 
-    def other_pressure(self, N):
-        """Cell-centred P' and eps per ln R (n_z, n_R) of every species but protons [erg cm^-3]."""
-        prep = self.prep
-        n_z, n_R = prep.eps_cr.shape
-        P = np.zeros((n_z, n_R))
-        E = np.zeros((n_z, n_R))
+    def other_pressure(self, prep, N):
+        """Cell-centred P' and eps per ln R (n_z, n_cols) of every other species at this carrier's balance
+        rigidities (linear interpolation in ln R of each species' bins) [erg cm^-3]."""
+        n_z = N.shape[1]
+        n_c = self.balance.R_waves.size
+        P = np.zeros((n_z, n_c))
+        E = np.zeros((n_z, n_c))
         for s in self.others:
-            i, w = prep.widx[s], prep.ww[s]
+            i, w = self.idx[s]
             ok = i >= 0
-            ii = i[ok]
-            wk = w[ok]
+            ii, wk = i[ok], w[ok]
             for arr, c in ((P, prep.pv_erg[s] / (3.0 * prep.dlnR[s])), (E, prep.E_kin_erg[s] / prep.dlnR[s])):
                 v = N[s] * c[None, :]
                 arr[:, ok] += (1.0 - wk) * v[:, ii] + wk * v[:, ii + 1]
         return P, E
 
+    def production(self, prep, N):
+        """Source of this species from the others [cm^-3 s^-1] (n_z, n_E): same-energy secondaries and
+        off-grid products (as in engine._transport_kernels.implicit_sweep)."""
+        pr = prep.problem
+        n_s, n_z, n_E = N.shape
+        src = np.zeros((n_z, n_E))
+        for k in range(pr.sec_child.size):
+            if pr.sec_child[k] == self.s:
+                src += pr.sec_rate[k] * N[pr.sec_parent[k]]
+        for k in range(pr.prod_parent.size):
+            if pr.prod_child[k] == self.s:
+                q = pr.prod_rate[k] * N[pr.prod_parent[k]]
+                ok = pr.prod_bin[k] >= 0
+                tb, w = pr.prod_bin[k][ok], pr.prod_w[k][ok]
+                np.add.at(src, (slice(None), tb), w * q[:, ok])
+                up = tb + 1 < n_E
+                np.add.at(src, (slice(None), tb[up] + 1), ((1.0 - w) * q[:, ok])[:, up])
+        return src
+
+    def sweep(self, prep, N_old, N_src, N_out, dt, tol, maxit):
+        """Newton sweep of this species from N_old; other species' pressure from N_src; writes N_out[s]."""
+        pr, g, wb, s = prep.problem, prep.grid, self.balance, self.s
+        Pc_o, Ec_o = self.other_pressure(prep, N_src)
+        stats = np.zeros(3)
+        _ck.coupled_species_sweep(N_old, N_out, dt, s, self.node, self.cP, self.cE, Pc_o, Ec_o,
+                                  g.dz, g.h_face, prep.galaxy.u_wind, prep.beta[s], prep.v[s],
+                                  prep.galaxy.geometry_factor, prep.D_cap[s], pr.lam, pr.b_static, prep.adiab,
+                                  prep.a3, g.E_edges, pr.Q, self.production(prep, N_src), pr.D_face, pr.V_face,
+                                  wb._coef, wb._g_bexp, wb._g_crkind, wb._g_crexp, wb._g_dir, wb._g_sign, wb._fV,
+                                  wb._nuob_unit, wb._u_floor, wb._vae, wb._e_B, wb._monotone, wb._u_cap,
+                                  wb._geom, wb._mfp_free, wb._l_reg, wb._u_state,
+                                  self.nuob, self.vst, self.x, self.flag, tol, maxit, stats,
+                                  self.bin_res, self.bin_its)
+        return stats
+
+
+class ImplicitCoupling:
+    """Per-solve state of the implicit coupling (built from an ``engine.solver._Prepared``).
+
+    ``step(N, dt)`` advances the CR state; ``last_stats`` holds (Newton iterations, bins whose residual stayed
+    above ``tol_accept``, largest final residual, bins accepted between ``tol`` and ``tol_accept``) of the step,
+    over both carriers. Newton aims at ``tol``; a bin that stalls (the law's regime switches make the residual
+    only piecewise smooth) is accepted up to ``tol_accept`` (relative to the largest term of its balance).
+    """
+
+    def __init__(self, prep, tol=1e-6, maxit=30, tol_accept=1e-2):
+        self.prep = prep
+        self.tol, self.maxit, self.tol_accept = float(tol), int(maxit), float(tol_accept)
+        law = prep.law
+        lnRw = np.log(prep.grid.R_waves)
+        lnRp = np.log(prep.R[SPECIES_NAMES.index("p")])
+        node = np.argmin(np.abs(lnRw[None, :] - lnRp[:, None]), axis=1)
+        if np.max(np.abs(lnRw[node] - lnRp)) > 1e-6:
+            raise RuntimeError("the wave grid does not contain the proton rigidities (engine.grid.wave_rigidities)")
+        self.protons = _Carrier(prep, "p", law.balance, node)
+        R_e = prep.R[SPECIES_NAMES.index("e-")]
+        bal_e = WaveBalance(law.damping, law.driving, **law._balance_opts).bind(prep.galaxy, R_e)
+        self.electrons = _Carrier(prep, "e-", bal_e, np.arange(R_e.size))
+        n_E = prep.grid.n_E
+        self._ridx_e = np.arange(n_E, dtype=np.int64)[None, :]
+        self._rw_e = np.zeros((1, n_E))
+        self.last_stats = np.zeros(3)
+
     def step(self, N, dt):
-        """Advance N by dt [s]; returns (N_new, escaping energy flux [GeV cm^-2 s^-1]). Leaves the law's
-        nu_s/beta, v_st, x and flags of the new state in prep.nuob, prep.vst, prep.x, prep.flag."""
+        """Advance N (n_s, n_z, n_E) by dt [s]; returns (N_new, escaping energy flux [GeV cm^-2 s^-1]).
+        Leaves the law's nu_s/beta, v_st, x and flags of the new state on the wave grid in prep.nuob, prep.vst,
+        prep.x, prep.flag."""
         prep = self.prep
         pr = prep.problem
-        g = prep.grid
-        wb = prep.law.balance
-        s = self.sp
-        Pc_o, Ec_o = self.other_pressure(N)
         _k.spectral_factor(N, pr.x_edges, prep.a3)          # alpha/3 of the step's start (lagged)
-        N_p = N.copy()
-        nuob_k = np.zeros_like(prep.nuob)
-        vst_k = np.zeros_like(prep.vst)
-        x_k = np.zeros_like(prep.x)
-        fl_k = np.zeros_like(prep.flag)
-        stats = np.zeros(3)
-        _ck.coupled_proton_sweep(N, N_p, dt, s, self.node, self.cP, self.cE, Pc_o, Ec_o,
-                                 g.dz, g.h_face, prep.galaxy.u_wind, prep.beta[s], prep.v[s],
-                                 prep.galaxy.geometry_factor, prep.D_cap[s], pr.lam, pr.b_static, prep.adiab, prep.a3, g.E_edges, pr.Q,
-                                 pr.D_face, pr.V_face,
-                                 wb._coef, wb._g_bexp, wb._g_crkind, wb._g_crexp, wb._g_dir, wb._g_sign, wb._fV,
-                                 wb._nuob_unit, wb._u_floor, wb._vae, wb._e_B, wb._monotone, wb._u_cap,
-                                 wb._geom, wb._mfp_free, wb._l_reg, wb._u_state,
-                                 nuob_k, vst_k, x_k, fl_k, self.tol, self.maxit, stats, self.bin_res, self.bin_its)
-        self.stats += stats
-        self.last_stats = stats
-        # law on every node from the new proton state, then the protons' own nodes from the Newton solve
-        prep.evaluate_law(N_p)
-        cols = self.node
-        prep.nuob[:, cols] = nuob_k[:, cols]
-        prep.vst[:, cols] = vst_k[:, cols]
-        prep.x[:, :, cols] = x_k[:, :, cols]
-        prep.flag[:, cols] = fl_k[:, cols]
-        prep.set_coefficients(prep.nuob, prep.vst, N_p, slopes_from=N)
-        N_new, e_esc = pr.step(N, dt)
-        self.N_newton = N_p
-        return N_new, e_esc
+        N_mix = N.copy()
+        st = self.protons.sweep(prep, N, N, N_mix, dt, self.tol, self.maxit)
+        st_e = self.electrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit)
+        res = np.concatenate([self.protons.bin_res, self.electrons.bin_res])
+        self.last_stats = np.array([st[0] + st_e[0], float((res > self.tol_accept).sum()), res.max(),
+                                    float(((res > self.tol) & (res <= self.tol_accept)).sum())])
+        # the law on every wave node from the new carriers, then the protons' nodes from their Newton solve
+        prep.evaluate_law(N_mix)
+        c = self.protons
+        cols = c.node
+        prep.nuob[:, cols] = c.nuob[:, cols]
+        prep.vst[:, cols] = c.vst[:, cols]
+        prep.x[:, :, cols] = c.x[:, :, cols]
+        prep.flag[:, cols] = c.flag[:, cols]
+        prep.set_coefficients(prep.nuob, prep.vst, N_mix, slopes_from=N)
+        self._electron_coefficients(N_mix)
+        self.N_newton = N_mix
+        return pr.step(N, dt)
+
+    def _electron_coefficients(self, N_mix):
+        """Electron transport coefficients from the electrons' own wave balance (not interpolated)."""
+        prep, g, e = self.prep, self.prep.grid, self.electrons
+        pr, s = prep.problem, e.s
+        sl = slice(s, s + 1)
+        nuob = np.concatenate([e.nuob, e.nuob[:, -1:]], axis=1)
+        vst = np.concatenate([e.vst, e.vst[:, -1:]], axis=1)
+        _k.transport_coefficients(nuob, vst, self._ridx_e, self._rw_e, prep.beta[sl], prep.v[sl],
+                                  prep.galaxy.geometry_factor, prep.D_cap[sl], prep.galaxy.u_wind,
+                                  prep.galaxy.vA_eff, float(prep.law.reacceleration), g.dz, g.h_face,
+                                  N_mix[sl], prep.a3[sl], pr.b_static[sl], prep.adiab[sl], pr.D_face[sl],
+                                  pr.V_face[sl], pr.b_lo[sl], pr.K_reacc[sl], pr.gain[sl])

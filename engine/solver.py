@@ -190,22 +190,28 @@ class Coupling:
     The waves are in local steady state with the CRs (their equilibration time ~30 yr R^1/2 is far below any
     transport time, physics spec Sec. 5), so the scattering rate that moves the CRs in a step must be the one
     the CRs' own new state sustains. Every step solves the proton spectrum bin by bin together with the wave
-    balance at the proton's rigidity (:class:`engine.coupling.ImplicitCoupling`, Newton on each bin's column
-    to ``newton_tol``, at most ``newton_maxit`` iterations); a step in which any bin fails to converge is
-    rejected and retried with half the time step (down to ``dt_min_myr``, below which it is accepted and the
-    run's message says so). The other species follow with the same coefficients.
+    balance at the proton's rigidity, and likewise the electrons, which carry the pressure below ~0.3 GV
+    (:class:`engine.coupling.ImplicitCoupling`: Newton on each bin's column aiming at ``newton_tol``, at most
+    ``newton_maxit`` iterations, a stalled bin accepted up to ``newton_tol_accept``); a step in which a bin
+    ends above ``newton_tol_accept`` is rejected and retried with half the time step (down to ``dt_min_myr``,
+    below which it is accepted and the run's message says so). The other species follow with the same
+    coefficients.
 
-    A run whose rate still moves by more than ``osc_dlnu`` (in ln nu, in cells that hold CRs) in every one of
-    its last ``osc_window`` steps is reported as oscillating; if that lasts for ``stop_window`` steps once
-    t >= ``stop_after_myr`` the run is stopped there (it will not settle). The spectra and observables of a
+    A run is steady only when, besides the spectra, no cell holding CRs moves its rate by more than
+    ``osc_dlnu`` (in ln nu) per step. It is oscillating when, over its last ``osc_window`` steps, some such
+    cell moved back and forth by more than ``osc_amp`` in ln nu (sum |d ln nu| - |net d ln nu|, twice the
+    reversed amplitude: a front that sweeps through a cell, or a slow drift, does not count); if that
+    lasts for ``stop_window`` steps once t >= ``stop_after_myr`` the run is stopped there (it will not settle). The spectra and observables of a
     live run that ends without reaching a steady state are time averages over its last ``avg_myr`` (H22
     Sec. 5.4 compare the last snapshots), with the band of the snapshots in ``Result.time_band``.
     """
 
     newton_tol: float = 1e-6
+    newton_tol_accept: float = 1e-2
     newton_maxit: int = 30
     dt_min_myr: float = 1e-4
     osc_dlnu: float = 0.1
+    osc_amp: float = 0.5
     osc_window: int = 10
     stop_after_myr: float = 1000.0
     stop_window: int = 50
@@ -233,7 +239,9 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         max_steps = 1200 if live else 4000
     dt = dt0_myr
     t = 0.0
-    hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": [], "max_dlnu": []}
+    hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": [], "max_dlnu": [],
+            "reversal": []}
+    recent = []                                     # per-cell d ln nu of the last osc_window steps
     ok_count = 0
     n_steps = 0
     n_rejected = 0
@@ -244,7 +252,8 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         return Evolution(N, "failed", "the scattering law returned non-finite values", t, n_steps, hist)
     if live:
         from .coupling import ImplicitCoupling
-        implicit = ImplicitCoupling(prep, tol=coupling.newton_tol, maxit=coupling.newton_maxit)
+        implicit = ImplicitCoupling(prep, tol=coupling.newton_tol, maxit=coupling.newton_maxit,
+                                    tol_accept=coupling.newton_tol_accept)
     lnu = np.log(prep.nuob)
     s_old, e_old = prep.sun_average(N), E_col(N)
     snaps = []                                      # (t, dt, Sun-averaged N) over the last avg_myr
@@ -279,13 +288,19 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
                                  t, n_steps, hist)
             lnu_new = np.log(prep.nuob)
             mask = prep.relevant()
-            dlnu_max = float(np.abs(lnu_new - lnu)[mask].max()) if mask.any() else 0.0
+            d = np.where(mask, lnu_new - lnu, 0.0)
+            dlnu_max = float(np.abs(d).max())
             lnu = lnu_new
+            recent.append(d)
+            if len(recent) > coupling.osc_window:
+                recent.pop(0)
+            rev = float((np.abs(recent).sum(axis=0) - np.abs(np.sum(recent, axis=0))).max())
         hist["t_myr"].append(t)
         hist["E_cr_erg_cm2"].append(e_new)
         hist["escape_flux"].append(e_esc * GEV_ERG)
         hist["max_rel_change"].append(rel)
         hist["max_dlnu"].append(dlnu_max)
+        hist["reversal"].append(rev if live else 0.0)
         at_cap = dt >= 0.999 * min(dt_max_myr, t_max_myr)
         if (rel < criterion.tol_per_myr and dlnu_max < coupling.osc_dlnu and t >= criterion.t_min_myr
                 and (at_cap or rel * dt < 1e-8)):
@@ -296,18 +311,17 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
                 break
         else:
             ok_count = 0
-        if live and t >= coupling.stop_after_myr and len(hist["max_dlnu"]) >= coupling.stop_window:
-            if min(hist["max_dlnu"][-coupling.stop_window:]) > coupling.osc_dlnu:
+        if live and t >= coupling.stop_after_myr and len(hist["reversal"]) >= coupling.stop_window:
+            if min(hist["reversal"][-coupling.stop_window:]) > coupling.osc_amp:
                 message = f"stopped at t = {t:.0f} Myr"
                 break
         dt = min(dt * growth, dt_max_myr)
     if n_steps >= max_steps and status != "steady":
         message = f"step budget ({max_steps}) exhausted at t = {t:.4g} Myr"
     if live and status != "steady":
-        tail = hist["max_dlnu"][-coupling.osc_window:]
-        if len(tail) == coupling.osc_window and min(tail) > coupling.osc_dlnu:
-            message += (f"; oscillating: the wave balance still moves nu_s by > {coupling.osc_dlnu} in ln "
-                        f"every step of the last {coupling.osc_window}")
+        if len(hist["reversal"]) >= coupling.osc_window and hist["reversal"][-1] > coupling.osc_amp:
+            message += (f"; oscillating: nu_s moved back and forth by {hist['reversal'][-1]:.2g} in ln "
+                        f"(> {coupling.osc_amp:g}) over the last {coupling.osc_window} steps")
     if n_forced:
         message += (f"; {n_forced} steps accepted at dt = {coupling.dt_min_myr:g} Myr with bins whose implicit "
                     f"coupling did not converge")
