@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ConfigError, check_range, dataclass_from_dict
-from .units import KPC_CM
+from .units import KPC_CM, M_P_GEV
 
 __all__ = ["GridConfig", "Grid", "build_grid", "as_grid_config"]
 
@@ -103,7 +103,7 @@ def _stretched_faces(n, H, dz_min):
     return H * np.sinh(s * xi) / np.sinh(s)
 
 
-PROTON_MASS_GEV = 0.9382720813
+PROTON_MASS_GEV = M_P_GEV
 
 
 def wave_rigidities(E, R_min, R_max):

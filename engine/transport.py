@@ -106,9 +106,11 @@ class TransportProblem:
 
 
 def _interp_index(x_from, x_to):
-    """Index i and weight w with x_to = (1-w) x_from[i] + w x_from[i+1] (log grids); i = -1 outside."""
-    i = np.searchsorted(x_from, x_to) - 1
-    inside = (i >= 0) & (i < x_from.size - 1)
+    """Index i and weight w with x_to = (1-w) x_from[i] + w x_from[i+1] (log grids); i = -1 outside.
+    Points on a node of x_from (including both ends) are inside and get that node with w = 0 (w = 1 at the
+    last node)."""
+    i = np.searchsorted(x_from, x_to, side="right") - 1
+    inside = (x_to >= x_from[0]) & (x_to <= x_from[-1])
     i = np.clip(i, 0, x_from.size - 2)
     w = (x_to - x_from[i]) / (x_from[i + 1] - x_from[i])
     return np.where(inside, i, -1), np.where(inside, w, 0.0)

@@ -179,9 +179,10 @@ def test_sc_reference_is_streaming_limited_for_a_pile_up_and_unconfined_without_
 
 
 def test_oscillating_live_run_is_stopped_early_and_steady_runs_are_not():
-    """A live law whose wave field keeps moving by > osc_dlnu every step is stopped after stop_window such
-    steps past stop_after_myr and reported not-converged ("stopped ... oscillating"); a law that settles is
-    not stopped (engine.solver.Coupling)."""
+    """A live law whose wave field keeps moving back and forth (by > osc_amp in ln nu over osc_window steps)
+    is stopped after stop_window such steps past stop_after_myr and reported not-converged ("stopped ...
+    oscillating"); a law that settles is not stopped (engine.solver.Coupling). sc_reference on this coarse
+    grid (4 bins per decade) keeps oscillating."""
     from engine import solver as S
     grid = {"n_z": 16, "bins_per_decade": 4}
     cpl = S.Coupling(stop_after_myr=200.0, stop_window=10)
@@ -191,7 +192,7 @@ def test_oscillating_live_run_is_stopped_early_and_steady_runs_are_not():
     assert ev.status == "not-converged"
     assert "stopped at t" in ev.message and "oscillating" in ev.message
     assert 200.0 <= ev.t_myr < 1000.0
-    assert min(ev.history["max_dlnu"][-cpl.stop_window:]) > cpl.osc_dlnu
+    assert min(ev.history["reversal"][-cpl.stop_window:]) > cpl.osc_amp
     prep = S.prepare(law="et_gs95", grid=grid)
     ev = S._evolve(prep, S.initial_state("normal", prep.problem, prep.grid, prep.galaxy), 5000.0,
                    S.SteadyStateCriterion(), cpl)
