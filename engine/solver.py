@@ -209,7 +209,7 @@ class Coupling:
     newton_tol: float = 1e-6
     newton_tol_accept: float = 1e-2
     newton_maxit: int = 30
-    dt_min_myr: float = 1e-4
+    dt_min_myr: float = 1e-2
     osc_dlnu: float = 0.1
     osc_amp: float = 0.5
     osc_window: int = 10
@@ -229,7 +229,9 @@ def _rel_change(s_old, s_new, criterion):
 def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_myr=None, max_steps=None):
     """Integrate to steady state or t_max (see SteadyStateCriterion and Coupling)."""
     g = prep.grid
-    live = prep.law.live
+    # a law whose terms do not depend on the CRs (e.g. extrinsic turbulence alone) gives a fixed nu_s(z, R):
+    # it is stepped like the empirical law, with the law evaluated once
+    live = prep.law.live and getattr(prep.law, "cr_dependent", True)
     coupling = coupling or Coupling()
     growth = 1.3 if live else 1.6
     if dt_max_myr is None:

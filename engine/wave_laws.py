@@ -68,6 +68,11 @@ class WaveLaw(ScatteringLaw):
         super().bind(galaxy, grid)
         self.balance.bind(galaxy, grid.R_waves)
 
+    @property
+    def cr_dependent(self):
+        """Whether the bound law depends on the CR state (see :attr:`engine.waves.WaveBalance.cr_dependent`)."""
+        return self.balance.cr_dependent
+
     def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
         self.balance.solve(eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag)
 

@@ -270,6 +270,13 @@ class WaveBalance:
         return self._monotone
 
     @property
+    def cr_dependent(self):
+        """True if some bound term depends on the CRs (eps_cr or their gradient): then nu_s must be coupled
+        to the transport; otherwise it is a fixed function of position and rigidity."""
+        return bool(np.any(self._g_crkind[self._coef.reshape(-1, self._coef.shape[-1]).any(axis=0)]
+                           != _k.CR_NONE))
+
+    @property
     def vA_eff(self):
         """(n_phase, n_z, n_R) Alfven speed of the gyro-resonant waves [cm/s] (Eq. 5)."""
         return self._vae
