@@ -195,7 +195,10 @@ class Coupling:
     ``newton_maxit`` iterations, a stalled bin accepted up to ``newton_tol_accept``); a step in which a bin
     ends above ``newton_tol_accept`` is rejected and retried with half the time step (down to ``dt_min_myr``,
     below which it is accepted and the run's message says so). The other species follow with the same
-    coefficients.
+    coefficients. The step size also follows the wave field: a step that moves ln nu by more than
+    ``dlnu_reject`` in a cell holding CRs is retried with half the step, and the step grows only while
+    the largest move stays below ``dlnu_grow`` (with larger steps the low-energy disk cells, where losses
+    are fast, showed excursions of e^3 that dt = 1 and 0.25 Myr do not have).
 
     A run is steady only when, besides the spectra, no cell holding CRs moves its rate by more than
     ``osc_dlnu`` (in ln nu) per step. It is oscillating when, over its last ``osc_window`` steps, some such
@@ -208,6 +211,8 @@ class Coupling:
 
     newton_tol: float = 1e-6
     newton_tol_accept: float = 1e-2
+    dlnu_reject: float = 1.0
+    dlnu_grow: float = 0.3
     newton_maxit: int = 30
     dt_min_myr: float = 1e-2
     osc_dlnu: float = 0.1
@@ -263,7 +268,14 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         dt = min(dt, t_max_myr - t)
         if live:
             N_new, e_esc = implicit.step(N, dt * MYR_S)
-            if implicit.last_stats[1] > 0 or not np.all(np.isfinite(N_new)):
+            bad = implicit.last_stats[1] > 0 or not np.all(np.isfinite(N_new))
+            if not bad and np.all(prep.nuob > 0):
+                moved = np.where(prep.relevant(), np.abs(np.log(prep.nuob) - lnu), 0.0).max()
+                if moved > coupling.dlnu_reject and dt > coupling.dt_min_myr:
+                    dt *= 0.5
+                    n_rejected += 1
+                    continue
+            if bad:
                 if dt > coupling.dt_min_myr:
                     dt *= 0.5
                     n_rejected += 1
@@ -317,7 +329,8 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
             if min(hist["reversal"][-coupling.stop_window:]) > coupling.osc_amp:
                 message = f"stopped at t = {t:.0f} Myr"
                 break
-        dt = min(dt * growth, dt_max_myr)
+        if not live or dlnu_max < coupling.dlnu_grow:
+            dt = min(dt * growth, dt_max_myr)
     if n_steps >= max_steps and status != "steady":
         message = f"step budget ({max_steps}) exhausted at t = {t:.4g} Myr"
     if live and status != "steady":
