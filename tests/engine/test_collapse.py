@@ -1,24 +1,25 @@
 """Transport-coupled outcomes of the live laws against H22 (physics spec Sec. 14 items 2-3, 6-8).
 
 These run engine.solve end to end for 500 Myr, as H22 did, and take tens of seconds each (marked slow).
-Measured status on the current transport (docs/physics.md, "Coupling to the transport"): the
-self-confinement-driven laws do not settle. Their wave field flickers between steps (streaming triggers it
-at any step size; the saturated SC flux cannot be stepped stably), so H22's start-dependent collapse is not
-reproduced. The tests assert H22's physics on whatever state the solver returns; they are strict xfails
-with the measured numbers, so they fail loudly once they pass.
+Measured status (docs/physics.md, "Coupling to the transport"): with the implicit coupling the
+self-confinement runs are dt-converged and sc_reference reaches the same state from every start, so H22's
+start-dependent collapse is not what the engine's converged solution does; new_damping is not solved
+(its Newton step stalls). The tests keep H22's physics as the assertion; they are strict xfails with the
+measured numbers, so they fail loudly once they pass.
 """
 
 import numpy as np
 import pytest
 
-# The live coupling of gradient-driven (self-confinement) laws does not settle yet: the wave field flickers
-# between steps (README, "Live laws: status and known limits"), so the paper's outcomes below are not
-# reproduced. Each test keeps the paper's assertion; strict xfail makes it fail loudly once it passes.
+# H22's outcomes are not reproduced (README, "Live laws: status and known limits"). Each test keeps the
+# paper's assertion; strict xfail makes it fail loudly once it passes.
 LIVE_SC_UNRESOLVED = pytest.mark.xfail(strict=True, reason=(
-    "live SC coupling unresolved (measured 2026-11-27, t = 500 Myr, time averages over the last 100 Myr: "
-    "sc_reference B/C(10 GV) = 0.12 low / 0.073 normal / 0.25 high start, AMS-02 0.284; normal start "
-    "bottleneck 0.0015-480 GV, free streaming only above 20 TV; new_damping starts differ by up to 165 %; "
-    "new_linear / new_external B/C slopes +0.09 / +0.02)"))
+    "H22 outcomes not reproduced (measured 2026-11-27, implicit coupling, default grid, t = 500 Myr, time "
+    "averages over the last 100 Myr): sc_reference is start independent, B/C(10 GV) = 0.262 low / 0.267 "
+    "normal / 0.295 high start (AMS-02 0.284), free streaming above 110-150 GV, no bottleneck at 1-30 GV; "
+    "new_damping stalls (1200-step budget used by t = 1-6 Myr, B/C(10) 0.030 / 0.079 / 0.173); B/C slopes "
+    "over 10-200 GV: new_linear +0.25 (step budget at 220 Myr, runaway CR energy 2e4 eV/cm3), new_external "
+    "-0.17"))
 
 engine = pytest.importorskip("engine")
 if not hasattr(engine, "solve"):  # pragma: no cover - before the transport core existed
