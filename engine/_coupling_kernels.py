@@ -84,7 +84,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                          dz, h_face, u_face, beta, v, geom, D_cap, lam, b_static, adiab, a3, E_edges, Q, Q_extra, D_lag, V_lag,
                          coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
                          monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                         out_nuob, out_vst, out_x, out_flag, tol, maxit, stats, bin_res, bin_its):
+                         out_nuob, out_vst, out_x, out_flag, tol, maxit, min_share, stats, bin_res, bin_its):
     """Backward-Euler step of one species' spectrum (index ``sp``) with the scattering law solved implicitly,
     bin by bin [physics spec Eq. 7, 9-10; docs/physics.md "Coupling to the transport"].
 
@@ -102,8 +102,12 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
     density at the same rigidities (Pc_o, Ec_o : (n_z, n_cols)) are given; Q_extra (n_z, n_E) is the
     species' production by others (secondaries) [cm^-3 s^-1].
 
+    A bin whose pressure is below ``min_share`` of the total in every cell is a minor carrier there: it
+    keeps the lagged linear solution and the law is evaluated on it, without Newton.
+
     Outputs: N_new[sp] ; out_nuob, out_vst (n_z, n_cols) and out_x, out_flag on the species' columns;
-    stats[0] += Newton iterations, stats[1] += bins that did not reach ``tol``, stats[2] = max final residual.
+    stats[0] += Newton iterations, stats[1] += bins that did not reach ``tol``, stats[2] = max final residual,
+    stats[3] += minor-carrier bins.
     Returns 0.
     """
     n_s, n_z, n_E = N_old.shape
@@ -215,7 +219,17 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         it = 0
         rn = 0.0
         scale = np.empty(n_z)
-        while True:
+        # a minor carrier at this rigidity (its pressure < min_share of the total in every cell) hardly drives
+        # its own waves: the law is taken at the lagged linear solution, without Newton
+        share = 0.0
+        for j in range(n_z):
+            pc = cP[i] * x[j]
+            if pc + Pc_o[j, r] > 0.0:
+                share = max(share, pc / (pc + Pc_o[j, r]))
+        minor = share < min_share
+        if minor:
+            stats[3] += 1
+        while not minor:
             # convergence: residual relative to the step's own scale, cell by cell (max norm); the line
             # search minimises the 2-norm of the residual scaled the same way (fixed within an iteration),
             # for which the Newton direction is a descent direction
@@ -296,15 +310,17 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                 Lf[j] = Lft[j]
                 res[j] = rt[j]
         stats[0] += it
-        if not converged:
+        if not converged and not minor:
             stats[1] += 1
         stats[2] = max(stats[2], rn)
-        bin_res[i] = rn
+        bin_res[i] = 0.0 if minor else rn
         bin_its[i] = it
-        # the law at the accepted state (also fills x and the flags of this node)
-        _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV,
-                  nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                  eps_f, g_f, nuob_f, vst_f, xw_f, fl_f)
+        # the law at the accepted state (also fills x and the flags of this node); without an iteration the
+        # first evaluation is still the one at x
+        if it > 0:
+            _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
+                      fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
+                      eps_f, g_f, nuob_f, vst_f, xw_f, fl_f)
         for j in range(n_z):
             th = _theta(Lf, th_w, j, n_z)
             r_in[j] = kout[j] * (b_static[s, j, i] + (ad_i * th if th > 0.0 else 0.0))

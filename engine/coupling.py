@@ -86,11 +86,11 @@ class _Carrier:
                 np.add.at(src, (slice(None), tb[up] + 1), ((1.0 - w) * q[:, ok])[:, up])
         return src
 
-    def sweep(self, prep, N_old, N_src, N_out, dt, tol, maxit):
+    def sweep(self, prep, N_old, N_src, N_out, dt, tol, maxit, min_share=0.05):
         """Newton sweep of this species from N_old; other species' pressure from N_src; writes N_out[s]."""
         pr, g, wb, s = prep.problem, prep.grid, self.balance, self.s
         Pc_o, Ec_o = self.other_pressure(prep, N_src)
-        stats = np.zeros(3)
+        stats = np.zeros(4)
         _ck.coupled_species_sweep(N_old, N_out, dt, s, self.node, self.cP, self.cE, Pc_o, Ec_o,
                                   g.dz, g.h_face, prep.galaxy.u_wind, prep.beta[s], prep.v[s],
                                   prep.galaxy.geometry_factor, prep.D_cap[s], pr.lam, pr.b_static, prep.adiab,
@@ -98,7 +98,7 @@ class _Carrier:
                                   wb._coef, wb._g_bexp, wb._g_crkind, wb._g_crexp, wb._g_dir, wb._g_sign, wb._fV,
                                   wb._nuob_unit, wb._u_floor, wb._vae, wb._e_B, wb._monotone, wb._u_cap,
                                   wb._geom, wb._mfp_free, wb._l_reg, wb._u_state,
-                                  self.nuob, self.vst, self.x, self.flag, tol, maxit, stats,
+                                  self.nuob, self.vst, self.x, self.flag, tol, maxit, min_share, stats,
                                   self.bin_res, self.bin_its)
         return stats
 
@@ -110,11 +110,14 @@ class ImplicitCoupling:
     above ``tol_accept``, largest final residual, bins accepted between ``tol`` and ``tol_accept``) of the step,
     over both carriers. Newton aims at ``tol``; a bin that stalls (the law's regime switches make the residual
     only piecewise smooth) is accepted up to ``tol_accept`` (relative to the largest term of its balance).
+    A carrier bin whose pressure is below ``min_share`` of the total at its rigidity everywhere (electrons
+    above a few GV, protons far below 0.1 GV) is not iterated: its own pressure hardly drives its waves.
     """
 
-    def __init__(self, prep, tol=1e-6, maxit=30, tol_accept=1e-2):
+    def __init__(self, prep, tol=1e-6, maxit=30, tol_accept=1e-2, min_share=0.05):
         self.prep = prep
         self.tol, self.maxit, self.tol_accept = float(tol), int(maxit), float(tol_accept)
+        self.min_share = float(min_share)
         law = prep.law
         lnRw = np.log(prep.grid.R_waves)
         lnRp = np.log(prep.R[SPECIES_NAMES.index("p")])
@@ -138,8 +141,9 @@ class ImplicitCoupling:
         pr = prep.problem
         _k.spectral_factor(N, pr.x_edges, prep.a3)          # alpha/3 of the step's start (lagged)
         N_mix = N.copy()
-        st = self.protons.sweep(prep, N, N, N_mix, dt, self.tol, self.maxit)
-        st_e = self.electrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit)
+        st = self.protons.sweep(prep, N, N, N_mix, dt, self.tol, self.maxit, self.min_share)
+        st_e = self.electrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, self.min_share)
+        self.n_minor = int(st[3] + st_e[3])
         res = np.concatenate([self.protons.bin_res, self.electrons.bin_res])
         self.last_stats = np.array([st[0] + st_e[0], float((res > self.tol_accept).sum()), res.max(),
                                     float(((res > self.tol) & (res <= self.tol_accept)).sum())])
