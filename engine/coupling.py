@@ -128,6 +128,12 @@ class ImplicitCoupling:
         R_e = prep.R[SPECIES_NAMES.index("e-")]
         bal_e = WaveBalance(law.damping, law.driving, **law._balance_opts).bind(prep.galaxy, R_e)
         self.electrons = _Carrier(prep, "e-", bal_e, np.arange(R_e.size))
+        # wave nodes below the proton range hold only leptons: they take the electron carrier's rates
+        # (interpolated in ln R between electron bins) instead of an explicit evaluation
+        self._low = np.flatnonzero(lnRw < lnRp[0] - 1e-9)
+        self._low_idx, self._low_w = _interp_index(np.log(R_e), lnRw[self._low])
+        ok = self._low_idx >= 0
+        self._low, self._low_idx, self._low_w = self._low[ok], self._low_idx[ok], self._low_w[ok]
         n_E = prep.grid.n_E
         self._ridx_e = np.arange(n_E, dtype=np.int64)[None, :]
         self._rw_e = np.zeros((1, n_E))
@@ -155,6 +161,13 @@ class ImplicitCoupling:
         prep.vst[:, cols] = c.vst[:, cols]
         prep.x[:, :, cols] = c.x[:, :, cols]
         prep.flag[:, cols] = c.flag[:, cols]
+        e, lo, i, w = self.electrons, self._low, self._low_idx, self._low_w
+        if lo.size:
+            prep.nuob[:, lo] = np.exp((1 - w) * np.log(np.maximum(e.nuob[:, i], 1e-300))
+                                      + w * np.log(np.maximum(e.nuob[:, i + 1], 1e-300)))
+            prep.vst[:, lo] = (1 - w) * e.vst[:, i] + w * e.vst[:, i + 1]
+            prep.x[:, :, lo] = (1 - w) * e.x[:, :, i] + w * e.x[:, :, i + 1]
+            prep.flag[:, lo] = np.where(w < 0.5, e.flag[:, i], e.flag[:, i + 1])
         prep.set_coefficients(prep.nuob, prep.vst, N_mix, slopes_from=N)
         self._electron_coefficients(N_mix)
         self.N_newton = N_mix
