@@ -4,12 +4,10 @@ wave balance at its own rigidity [docs/physics.md, "Coupling to the transport"].
 Only ``@njit(cache=True)`` functions live here; the Python driver is :mod:`engine.coupling`.
 """
 
-import math
-
 import numpy as np
 from numba import njit
 
-from ._transport_kernels import _thomas, _powerlaw_J, loss_out_rate, streaming_face_loss
+from ._transport_kernels import _thomas, add_transport, loss_out_factor, streaming_face_loss
 from ._wave_kernels import solve_balance
 
 _TINY = 1e-300
@@ -149,25 +147,8 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
     lnE = np.log(np.sqrt(E_edges[1:] * E_edges[:-1]))
     s = sp
     for i in range(n_E - 1, -1, -1):
-        dE = E_edges[i + 1] - E_edges[i]
-        rho = E_edges[i + 1] / E_edges[i]
         for j in range(n_z):
-            if i < n_E - 1:
-                nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
-                lhi = lnE[i + 1]
-            else:
-                nhi = N_old[s, j, i] / dE
-                lhi = lnE[i]
-            if i > 0:
-                nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
-                llo = lnE[i - 1]
-            else:
-                nlo = N_old[s, j, i] / dE
-                llo = lnE[i]
-            if lhi == llo:
-                kout[j] = 1.0 / (E_edges[i] * _powerlaw_J(0.0, rho))
-            else:
-                kout[j] = loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, 1.0)
+            kout[j] = loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE)
             diag[j] = 1.0 / dt + lam[s, j, i] + kout[j] * b_static[s, j, i]
             rhs[j] = N_old[s, j, i] / dt + Q[s, j, i] + Q_extra[j, i]
             if i < n_E - 1:
@@ -178,21 +159,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
             b[j] = diag[j]
             c[j] = 0.0
             d[j] = rhs[j]
-        for j in range(n_z):
-            Dj = D_lag[s, j, i]
-            b[j] += Dj / (h_face[j] * dz[j])
-            if j < n_z - 1:
-                c[j] -= Dj / (h_face[j] * dz[j])
-                a[j + 1] -= Dj / (h_face[j] * dz[j + 1])
-                b[j + 1] += Dj / (h_face[j] * dz[j + 1])
-            vv = V_lag[s, j, i]
-            if vv > 0.0:
-                b[j] += vv / dz[j]
-                if j < n_z - 1:
-                    a[j + 1] -= vv / dz[j + 1]
-            elif vv < 0.0 and j < n_z - 1:
-                c[j] += vv / dz[j]
-                b[j + 1] -= vv / dz[j + 1]
+        add_transport(a, b, c, D_lag[s, :, i], V_lag[s, :, i], dz, h_face)
         _thomas(a, b, c, d, x)
         for j in range(n_z):
             x[j] = max(x[j], 0.0)
@@ -205,7 +172,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         ad_i = adiab[s, i]
         for j in range(n_z):
             af[j] = 0.5 * (a3[s, j, i] + a3[s, j + 1, i]) if j < n_z - 1 else a3[s, j, i]
-        # scale of the residual for the convergence test
+        # the law, fluxes and residual at the initial guess
         _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV,
                   nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                   eps_f, g_f, nuob_f, vst_f, xw_f, fl_f)

@@ -55,6 +55,53 @@ def loss_out_rate(nbar_lo, nbar_hi, lnE_lo, lnE_hi, E_lo, rho, b_lo):
 
 
 @njit(cache=True)
+def loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE):
+    """Loss out-rate of bin i per unit loss rate, r_out / b(E_lo) [GeV^-1]: the bin's power-law slope from its
+    neighbours (the new bin above, the old bin below; see :func:`loss_out_rate`)."""
+    n_E = lnE.size
+    dE = E_edges[i + 1] - E_edges[i]
+    rho = E_edges[i + 1] / E_edges[i]
+    if i < n_E - 1:
+        nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
+        lhi = lnE[i + 1]
+    else:
+        nhi = N_old[s, j, i] / dE
+        lhi = lnE[i]
+    if i > 0:
+        nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
+        llo = lnE[i - 1]
+    else:
+        nlo = N_old[s, j, i] / dE
+        llo = lnE[i]
+    if lhi == llo:
+        return 1.0 / (E_edges[i] * _powerlaw_J(0.0, rho))
+    return loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, 1.0)
+
+
+@njit(cache=True)
+def add_transport(a, b, c, D, V, dz, h_face):
+    """Add diffusion (D [cm^2 s^-1] at the upper face of each cell) and upwind advection (V [cm/s], outward)
+    to the tridiagonal rows (a, b, c) of a backward-Euler column; the last face is the free-escape boundary
+    (N = 0 outside) and the midplane face carries no flux."""
+    n_z = b.size
+    for j in range(n_z):
+        kd = D[j] / (h_face[j] * dz[j])
+        b[j] += kd
+        if j < n_z - 1:
+            c[j] -= kd
+            a[j + 1] -= D[j] / (h_face[j] * dz[j + 1])
+            b[j + 1] += D[j] / (h_face[j] * dz[j + 1])
+        v = V[j]
+        if v > 0.0:
+            b[j] += v / dz[j]
+            if j < n_z - 1:
+                a[j + 1] -= v / dz[j + 1]
+        elif v < 0.0 and j < n_z - 1:
+            c[j] += v / dz[j]
+            b[j + 1] -= v / dz[j + 1]
+
+
+@njit(cache=True)
 def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_lo, E_edges, Q,
                    sec_parent, sec_child, sec_rate, prod_parent, prod_child, prod_rate, prod_bin, prod_w,
                    E_kin_tot, escape):
@@ -98,26 +145,8 @@ def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_l
         s = order[oi]
         escape[s] = 0.0
         for i in range(n_E - 1, -1, -1):
-            dE = E_edges[i + 1] - E_edges[i]
-            rho = E_edges[i + 1] / E_edges[i]
             for j in range(n_z):
-                # slope of the bin's power law from its neighbours (new above, old below)
-                if i < n_E - 1:
-                    nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
-                    lhi = lnE[i + 1]
-                else:
-                    nhi = N_old[s, j, i] / dE
-                    lhi = lnE[i]
-                if i > 0:
-                    nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
-                    llo = lnE[i - 1]
-                else:
-                    nlo = N_old[s, j, i] / dE
-                    llo = lnE[i]
-                if lhi == llo:
-                    r_out = b_lo[s, j, i] / (E_edges[i] * _powerlaw_J(0.0, rho))
-                else:
-                    r_out = loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, b_lo[s, j, i])
+                r_out = b_lo[s, j, i] * loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE)
                 b[j] = 1.0 / dt + lam[s, j, i] + r_out
                 a[j] = 0.0
                 c[j] = 0.0
@@ -133,23 +162,7 @@ def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_l
                             src += sec_rate[k, j, i] * N_old[p, j, i]
                 d[j] = src
                 r_in[j] = r_out          # becomes the inflow rate for bin i-1 (used after this solve)
-            for j in range(n_z):
-                # diffusion across the upper face j (the last one is the free-escape boundary)
-                kd = D_face[s, j, i] / (h_face[j] * dz[j])
-                b[j] += kd
-                if j < n_z - 1:
-                    c[j] -= kd
-                    a[j + 1] -= D_face[s, j, i] / (h_face[j] * dz[j + 1])
-                    b[j + 1] += D_face[s, j, i] / (h_face[j] * dz[j + 1])
-                # upwind advection across the upper face j
-                v = V_face[s, j, i]
-                if v > 0.0:
-                    b[j] += v / dz[j]
-                    if j < n_z - 1:
-                        a[j + 1] -= v / dz[j + 1]
-                elif v < 0.0 and j < n_z - 1:
-                    c[j] += v / dz[j]
-                    b[j + 1] -= v / dz[j + 1]
+            add_transport(a, b, c, D_face[s, :, i], V_face[s, :, i], dz, h_face)
             _thomas(a, b, c, d, x)
             for j in range(n_z):
                 N_new[s, j, i] = x[j] if x[j] > 0.0 else 0.0

@@ -107,7 +107,6 @@ class _Prepared:
         self.problem = build_problem(g, self.galaxy, inj)
         n_s, n_z, n_E = self.problem.shape
         kin = [kinematics(sp, g.E) for sp in SPECIES]
-        kin_lo = [kinematics(sp, g.E_edges[:-1]) for sp in SPECIES]
         kin_edges = [kinematics(sp, g.E_edges) for sp in SPECIES]
         self.beta = np.array([k["beta"] for k in kin])
         self.v = self.beta * C_LIGHT
@@ -145,11 +144,15 @@ class _Prepared:
     def evaluate_law(self, N):
         """Evaluate the law on the CR state N: fills nuob, vst, x, flag (the per-step hook of engine.laws).
         Returns False if the law returned non-finite values."""
+        self.cr_state(N)
+        self.law.evaluate(self.eps_cr, self.dPdz, self.nuob, self.vst, self.x, self.flag)
+        return bool(np.all(np.isfinite(self.nuob)) and np.all(np.isfinite(self.vst)) and np.all(self.nuob > 0))
+
+    def cr_state(self, N):
+        """Fill eps_cr, P_cr and dPdz (n_z, n_R) at the cell faces from the CR state N (the law's inputs)."""
         g = self.grid
         _k.cr_state(N, self.E_kin_erg, self.pv_erg, self.dlnR, self.widx, self.ww, g.h_face,
                     self.eps_cr, self.P_cr, self.dPdz)
-        self.law.evaluate(self.eps_cr, self.dPdz, self.nuob, self.vst, self.x, self.flag)
-        return bool(np.all(np.isfinite(self.nuob)) and np.all(np.isfinite(self.vst)) and np.all(self.nuob > 0))
 
     def set_coefficients(self, nuob, vst, N, slopes_from=None):
         """Refresh the transport coefficients (D, V, losses, reacceleration) from nu_s/beta and v_st on (z, R);
@@ -204,9 +207,10 @@ class Coupling:
     ``osc_dlnu`` (in ln nu) per step. It is oscillating when, over its last ``osc_window`` steps, some such
     cell moved back and forth by more than ``osc_amp`` in ln nu (sum |d ln nu| - |net d ln nu|, twice the
     reversed amplitude: a front that sweeps through a cell, or a slow drift, does not count); if that
-    lasts for ``stop_window`` steps once t >= ``stop_after_myr`` the run is stopped there (it will not settle). The spectra and observables of a
-    live run that ends without reaching a steady state are time averages over its last ``avg_myr`` (H22
-    Sec. 5.4 compare the last snapshots), with the band of the snapshots in ``Result.time_band``.
+    lasts for ``stop_window`` steps once t >= ``stop_after_myr`` the run is stopped there (it will not
+    settle). The spectra and observables of a live run that ends without reaching a steady state are time
+    averages over its last ``avg_myr`` (H22 Sec. 5.4 compare the last snapshots), with the band of the
+    snapshots in ``Result.time_band``. Fields outside ``RANGES`` raise ConfigError naming the field.
     """
 
     newton_tol: float = 1e-6
@@ -221,6 +225,27 @@ class Coupling:
     stop_after_myr: float = 1000.0
     stop_window: int = 50
     avg_myr: float = 100.0
+
+    #: allowed ranges of the fields (name -> (lo, hi, unit)); integers are checked to be integers
+    RANGES = {"newton_tol": (1e-12, 1e-2, ""), "newton_tol_accept": (1e-12, 1.0, ""),
+              "dlnu_reject": (1e-3, 100.0, "ln nu"), "dlnu_grow": (1e-3, 100.0, "ln nu"),
+              "newton_maxit": (1, 1000, ""), "dt_min_myr": (1e-8, 1e3, "Myr"), "osc_dlnu": (0.0, 100.0, "ln nu"),
+              "osc_amp": (0.0, 100.0, "ln nu"), "osc_window": (2, 10000, "steps"),
+              "stop_after_myr": (0.0, 1e6, "Myr"), "stop_window": (1, 100000, "steps"),
+              "avg_myr": (0.0, 1e6, "Myr")}
+
+    def __post_init__(self):
+        for name, (lo, hi, unit) in self.RANGES.items():
+            value = getattr(self, name)
+            check_range(f"coupling.{name}", value, lo, hi, unit)
+            if isinstance(lo, int) and int(value) != value:
+                raise ConfigError(f"coupling.{name} = {value!r} must be an integer ({lo} <= {name} <= {hi})")
+        if self.newton_tol_accept < self.newton_tol:
+            raise ConfigError(f"coupling.newton_tol_accept = {self.newton_tol_accept!r} must be >= "
+                              f"coupling.newton_tol = {self.newton_tol!r}")
+        if self.dlnu_grow > self.dlnu_reject:
+            raise ConfigError(f"coupling.dlnu_grow = {self.dlnu_grow!r} must be <= "
+                              f"coupling.dlnu_reject = {self.dlnu_reject!r}")
 
 
 def _rel_change(s_old, s_new, criterion):
@@ -268,19 +293,14 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         dt = min(dt, t_max_myr - t)
         if live:
             N_new, e_esc = implicit.step(N, dt * MYR_S)
-            bad = implicit.last_stats[1] > 0 or not np.all(np.isfinite(N_new))
-            if not bad and np.all(prep.nuob > 0):
-                moved = np.where(prep.relevant(), np.abs(np.log(prep.nuob) - lnu), 0.0).max()
-                if moved > coupling.dlnu_reject and dt > coupling.dt_min_myr:
-                    dt *= 0.5
-                    n_rejected += 1
-                    continue
-            if bad:
-                if dt > coupling.dt_min_myr:
-                    dt *= 0.5
-                    n_rejected += 1
-                    continue
-                n_forced += 1
+            bad = implicit.last_stats[1] > 0 or not np.all(np.isfinite(N_new)) or not np.all(prep.nuob > 0)
+            jump = not bad and np.where(prep.relevant(), np.abs(np.log(prep.nuob) - lnu), 0.0).max() > \
+                coupling.dlnu_reject
+            if (bad or jump) and dt > coupling.dt_min_myr:      # retry with half the step
+                dt *= 0.5
+                n_rejected += 1
+                continue
+            n_forced += bad
         else:
             N_new, e_esc = prep.problem.step(N, dt * MYR_S)
         if not np.all(np.isfinite(N_new)):
