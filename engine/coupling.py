@@ -134,6 +134,8 @@ class ImplicitCoupling:
         self._low_idx, self._low_w = _interp_index(np.log(R_e), lnRw[self._low])
         ok = self._low_idx >= 0
         self._low, self._low_idx, self._low_w = self._low[ok], self._low_idx[ok], self._low_w[ok]
+        # the remaining nodes (above the proton range, below the electrons') are evaluated explicitly
+        self._rest = np.setdiff1d(np.arange(lnRw.size), np.concatenate([node, self._low]))
         n_E = prep.grid.n_E
         self._ridx_e = np.arange(n_E, dtype=np.int64)[None, :]
         self._rw_e = np.zeros((1, n_E))
@@ -153,8 +155,10 @@ class ImplicitCoupling:
         res = np.concatenate([self.protons.bin_res, self.electrons.bin_res])
         self.last_stats = np.array([st[0] + st_e[0], float((res > self.tol_accept).sum()), res.max(),
                                     float(((res > self.tol) & (res <= self.tol_accept)).sum())])
-        # the law on every wave node from the new carriers, then the protons' nodes from their Newton solve
-        prep.evaluate_law(N_mix)
+        # the law's inputs on every wave node from the new carriers; the rates of the protons' nodes from their
+        # Newton solve, of the lepton-only nodes from the electrons', of the rest by an explicit evaluation
+        prep.cr_state(N_mix)
+        prep.law.balance.solve_columns(self._rest, prep.eps_cr, prep.dPdz, prep.nuob, prep.vst, prep.x, prep.flag)
         c = self.protons
         cols = c.node
         prep.nuob[:, cols] = c.nuob[:, cols]

@@ -168,8 +168,7 @@ class WaveBalance:
     grad_length : "halo" (default) or float [kpc], regularisation of the CR gradient that drives
         self-confinement: |dP'/dz| -> max(|dP'/dz|, P'/l) with P' ~ eps_cr/3, i.e. the CR gradient length
         never exceeds l (the halo height by default). It only acts near extrema of P' (the midplane,
-        plateaus), where S_sc -> 0 would otherwise send kappa -> infinity and make the explicitly coupled
-        transport flicker; 0 disables it. The streaming direction goes smoothly through zero there.
+        plateaus), where S_sc -> 0 would otherwise send kappa -> infinity; 0 disables it. The streaming direction goes smoothly through zero there.
     free_mfp_fraction : float, a (z, R) cell is flagged FLAG_FREE when c/(3 <nu_s>) exceeds this
         fraction of the halo height (default 0.03, ~1 kpc for H = 33 kpc: the diffusive escape time
         1.5 H^2/(c lambda) is then <~ 50 light-crossing times, ~5 Myr, vs >~ 100 Myr for the empirical law)
@@ -301,6 +300,25 @@ class WaveBalance:
                                 self._g_sign, self._fV, self._nuob_unit, self._u_floor, self._vae, self._e_B,
                                 eps, grad, self._monotone, self._u_cap, self._geom, self._mfp_free,
                                 self._l_reg, self._u_state, out_nu_over_beta, out_vst, out_x, out_flag)
+
+    def solve_columns(self, cols, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
+        """:meth:`solve` on the rigidity columns ``cols`` only (the other columns of the outputs are left
+        as they are); used by the implicit coupling for the wave nodes that no carrier solved."""
+        c = np.asarray(cols, dtype=np.int64)
+        if c.size == 0:
+            return 0
+        n_p, n_z, _n_R = self.shape
+        u = self._u_state[:, :, c]
+        nuob, vst = np.empty((n_z, c.size)), np.empty((n_z, c.size))
+        x, flag = np.empty((n_p, n_z, c.size)), np.empty((n_z, c.size), dtype=np.int8)
+        n_bad = _k.solve_balance(self._coef[:, c], self._g_bexp, self._g_crkind, self._g_crexp, self._g_dir,
+                                 self._g_sign, self._fV, self._nuob_unit[:, :, c], self._u_floor[:, :, c],
+                                 self._vae[:, :, c], self._e_B, np.ascontiguousarray(eps_cr[:, c], dtype=np.float64),
+                                 np.ascontiguousarray(dPdz[:, c], dtype=np.float64), self._monotone, self._u_cap,
+                                 self._geom, self._mfp_free, self._l_reg, u, nuob, vst, x, flag)
+        self._u_state[:, :, c] = u
+        out_nu_over_beta[:, c], out_vst[:, c], out_x[:, :, c], out_flag[:, c] = nuob, vst, x, flag
+        return n_bad
 
     def solve_arrays(self, eps_cr, dPdz):
         """Convenience: allocate outputs and solve; returns (nu_over_beta, vst, x, flag)."""

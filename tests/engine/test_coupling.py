@@ -12,9 +12,9 @@ import pytest
 from engine import solver as S
 from engine import _transport_kernels as _k
 from engine.coupling import ImplicitCoupling
-from engine.grid import GridConfig, PROTON_MASS_GEV, build_grid
+from engine.grid import GridConfig, build_grid
 from engine.species import SPECIES_NAMES
-from engine.units import KPC_CM, MYR_S
+from engine.units import KPC_CM, M_P_GEV, MYR_S
 
 COARSE = {"n_z": 16, "bins_per_decade": 4}
 P = SPECIES_NAMES.index("p")
@@ -23,7 +23,7 @@ P = SPECIES_NAMES.index("p")
 def test_wave_grid_holds_every_proton_rigidity_and_covers_all_species():
     cfg = GridConfig()
     g = build_grid(cfg, 33.0)
-    R_p = np.sqrt(g.E * (g.E + 2 * PROTON_MASS_GEV))
+    R_p = np.sqrt(g.E * (g.E + 2 * M_P_GEV))
     lnR = np.log(g.R_waves)
     assert np.all(np.diff(lnR) > 0)
     assert np.min(np.abs(lnR[None, :] - np.log(R_p)[:, None]), axis=1).max() < 1e-12
@@ -118,3 +118,33 @@ def test_live_self_confinement_converges_in_the_time_step():
     assert bc1 == pytest.approx(bc2, rel=0.03)
     sel = n2 > 1e-3 * n2.max()
     assert np.max(np.abs(n1[sel] / n2[sel] - 1)) < 0.03
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("newton_tol", 0.0, "coupling.newton_tol = 0.0 is out of range"),
+    ("newton_maxit", 2.5, "must be an integer"),
+    ("dt_min_myr", float("nan"), "coupling.dt_min_myr"),
+    ("osc_window", 1, "coupling.osc_window = 1 is out of range"),
+    ("newton_tol_accept", 1e-8, "must be >= coupling.newton_tol"),
+])
+def test_coupling_rejects_nonsense_naming_the_field(field, value, words):
+    from engine.errors import ConfigError
+    with pytest.raises(ConfigError, match=words.replace(".", r"\.").replace("(", r"\(")):
+        S.Coupling(**{field: value})
+
+
+def test_solving_some_columns_equals_the_full_balance_there(sc_state):
+    """WaveBalance.solve_columns (used for the wave nodes no carrier covers) gives exactly the full solve's
+    values on its columns and leaves the others untouched."""
+    prep, N = sc_state
+    prep.cr_state(N)
+    wb = prep.law.balance
+    full = wb.solve_arrays(prep.eps_cr, prep.dPdz)
+    cols = np.array([0, 3, prep.grid.R_waves.size - 1])
+    nuob = np.full_like(full[0], -1.0)
+    vst, x, flag = np.zeros_like(full[1]), np.zeros_like(full[2]), np.zeros_like(full[3])
+    wb.solve_columns(cols, prep.eps_cr, prep.dPdz, nuob, vst, x, flag)
+    assert np.allclose(nuob[:, cols], full[0][:, cols], rtol=1e-8) and np.allclose(vst[:, cols], full[1][:, cols])
+    assert np.array_equal(flag[:, cols], full[3][:, cols])
+    others = np.setdiff1d(np.arange(nuob.shape[1]), cols)
+    assert np.all(nuob[:, others] == -1.0)
