@@ -7,7 +7,7 @@ import numpy as np
 from .errors import ConfigError, check_range, dataclass_from_dict
 from .units import KPC_CM, M_P_GEV
 
-__all__ = ["GridConfig", "Grid", "build_grid", "as_grid_config"]
+__all__ = ["GridConfig", "Grid", "build_grid", "as_grid_config", "wave_rigidities"]
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,6 @@ def _stretched_faces(n, H, dz_min):
     return H * np.sinh(s * xi) / np.sinh(s)
 
 
-PROTON_MASS_GEV = M_P_GEV
-
-
 def wave_rigidities(E, R_min, R_max):
     """The wave rigidity grid [GV]: the proton rigidities at the energy-bin centres E [GeV], extended with the
     end spacings in ln R down to R_min and up to R_max (leptons at E_min, nuclei with A/Z <= 2.5 at E_max).
@@ -114,7 +111,7 @@ def wave_rigidities(E, R_min, R_max):
     bins lets the implicit coupling (engine.coupling) solve each proton bin with the scattering rate of its
     own rigidity, with no interpolation between nodes [docs/physics.md, "Coupling to the transport"].
     """
-    R_p = np.sqrt(E * (E + 2.0 * PROTON_MASS_GEV))
+    R_p = np.sqrt(E * (E + 2.0 * M_P_GEV))
     lo = np.log(R_p[0])
     d_lo = np.log(R_p[1]) - lo
     below = lo - d_lo * np.arange(int(np.ceil((lo - np.log(R_min)) / d_lo)), 0, -1)
