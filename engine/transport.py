@@ -22,12 +22,11 @@ from .cross_sections import (LEPTON_ENERGY_FRACTION, LEPTON_RATE_FRACTION, PARTI
                              PBAR_ENERGY_FRACTION, PIONIC_RATE_CM3_S, annihilation_rate_coeff,
                              he_target_factor, sigma_inel_nucleus, sigma_inel_pp, sigma_pbar_loss,
                              sigma_pbar_production)
-from .losses import adiabatic_rate, static_loss_rate
+from .losses import static_loss_rate
 from .species import SPECIES, SOLVE_ORDER, kinematics
 from .units import C_LIGHT, GEV_ERG, LN2, MB_CM2, MYR_S
 
-__all__ = ["TransportProblem", "SteadyStateCriterion", "Evolution", "build_problem", "injection_spectra",
-           "initial_state"]
+__all__ = ["TransportProblem", "SteadyStateCriterion", "Evolution", "build_problem", "injection_spectra"]
 
 
 @dataclass
