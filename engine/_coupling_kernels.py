@@ -147,8 +147,9 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
     lnE = np.log(np.sqrt(E_edges[1:] * E_edges[:-1]))
     s = sp
     for i in range(n_E - 1, -1, -1):
+        rho = E_edges[i + 1] / E_edges[i]
         for j in range(n_z):
-            kout[j] = loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE)
+            kout[j] = loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE, rho)
             diag[j] = 1.0 / dt + lam[s, j, i] + kout[j] * b_static[s, j, i]
             rhs[j] = N_old[s, j, i] / dt + Q[s, j, i] + Q_extra[j, i]
             if i < n_E - 1:

@@ -54,31 +54,32 @@ def loss_out_rate(nbar_lo, nbar_hi, lnE_lo, lnE_hi, E_lo, rho, b_lo):
     return b_lo / (E_lo * _powerlaw_J(s, rho))
 
 
-@njit(cache=True)
-def loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE):
+@njit(cache=True, inline="always")
+def loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE, rho):
     """Loss out-rate of bin i per unit loss rate, r_out / b(E_lo) [GeV^-1]: the bin's power-law slope from its
-    neighbours (the new bin above, the old bin below; see :func:`loss_out_rate`)."""
+    neighbours (the new bin above, the old bin below; see :func:`loss_out_rate`); rho = E_edges[i+1]/E_edges[i]
+    (hoisted by the caller). The same slope as in :func:`implicit_sweep`, which keeps an inlined copy: calling
+    this per cell there made the linear step 45 % slower (1.7 -> 2.5 ms per step, empirical law).
+    """
     n_E = lnE.size
-    dE = E_edges[i + 1] - E_edges[i]
-    rho = E_edges[i + 1] / E_edges[i]
     if i < n_E - 1:
         nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
         lhi = lnE[i + 1]
     else:
-        nhi = N_old[s, j, i] / dE
+        nhi = N_old[s, j, i] / (E_edges[i + 1] - E_edges[i])
         lhi = lnE[i]
     if i > 0:
         nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
         llo = lnE[i - 1]
     else:
-        nlo = N_old[s, j, i] / dE
+        nlo = N_old[s, j, i] / (E_edges[i + 1] - E_edges[i])
         llo = lnE[i]
     if lhi == llo:
         return 1.0 / (E_edges[i] * _powerlaw_J(0.0, rho))
     return loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_transport(a, b, c, D, V, dz, h_face):
     """Add diffusion (D [cm^2 s^-1] at the upper face of each cell) and upwind advection (V [cm/s], outward)
     to the tridiagonal rows (a, b, c) of a backward-Euler column; the last face is the free-escape boundary
@@ -145,8 +146,26 @@ def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_l
         s = order[oi]
         escape[s] = 0.0
         for i in range(n_E - 1, -1, -1):
+            # the slope of loss_out_factor, inlined by hand: called per cell it made this step 45 % slower
+            dE = E_edges[i + 1] - E_edges[i]
+            rho = E_edges[i + 1] / E_edges[i]
             for j in range(n_z):
-                r_out = b_lo[s, j, i] * loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE)
+                if i < n_E - 1:
+                    nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
+                    lhi = lnE[i + 1]
+                else:
+                    nhi = N_old[s, j, i] / dE
+                    lhi = lnE[i]
+                if i > 0:
+                    nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
+                    llo = lnE[i - 1]
+                else:
+                    nlo = N_old[s, j, i] / dE
+                    llo = lnE[i]
+                if lhi == llo:
+                    r_out = b_lo[s, j, i] / (E_edges[i] * _powerlaw_J(0.0, rho))
+                else:
+                    r_out = loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, b_lo[s, j, i])
                 b[j] = 1.0 / dt + lam[s, j, i] + r_out
                 a[j] = 0.0
                 c[j] = 0.0
