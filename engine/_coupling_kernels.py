@@ -17,10 +17,11 @@ _TINY = 1e-300
 def _face_law(xl, xr, i, r, cP, cE, Pc_o, Ec_o, h_face,
               coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
               monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-              eps_f, g_f, nuob_f, vst_f, xw_f, fl_f):
+              eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f):
     """Law at every face of column r for proton bin i [cm^-3]: face j sees xl[j] in the cell below and
     xr[j + 1] in the cell above (xl = xr = x for the state itself; one of them perturbed for the Jacobian).
-    Other species enter through their cell-centred pressure / energy density per ln R (Pc_o, Ec_o : (n_z, n_R))."""
+    Other species enter through their cell-centred pressure / energy density per ln R (Pc_o, Ec_o : (n_z, n_R)).
+    eps_cr at a face is the upwind cell's (higher P'), as in engine._transport_kernels.cr_state."""
     n_z = xl.size
     for j in range(n_z):
         Pl = Pc_o[j, r] + cP[i] * xl[j]
@@ -31,11 +32,11 @@ def _face_law(xl, xr, i, r, cP, cE, Pc_o, Ec_o, h_face,
         else:
             Pr = 0.0
             Er = 0.0
-        eps_f[j, 0] = 0.5 * (El + Er)
+        eps_f[j, 0] = El if Pl >= Pr else Er
         g_f[j, 0] = (Pr - Pl) / h_face[j]
     solve_balance(coef[:, r:r + 1], g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit[:, :, r:r + 1],
                   u_floor[:, :, r:r + 1], vae[:, :, r:r + 1], e_B, eps_f, g_f, monotone, u_cap, geomw, mfp_free,
-                  l_reg, u_state[:, :, r:r + 1], nuob_f, vst_f, xw_f, fl_f)
+                  l_reg, u_state[:, :, r:r + 1], nuob_f, vst_f, xw_f, fl_f, vb_f)
 
 
 @njit(cache=True)
@@ -82,7 +83,8 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                          dz, h_face, u_face, beta, v, geom, D_cap, lam, b_static, adiab, a3, E_edges, Q, Q_extra, D_lag, V_lag,
                          coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
                          monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                         out_nuob, out_vst, out_x, out_flag, tol, maxit, min_share, stats, bin_res, bin_its):
+                         out_nuob, out_vst, out_x, out_flag, out_vbar, tol, maxit, min_share, stats, bin_res,
+                         bin_its):
     """Backward-Euler step of one species' spectrum (index ``sp``) with the scattering law solved implicitly,
     bin by bin [physics spec Eq. 7, 9-10; docs/physics.md "Coupling to the transport"].
 
@@ -103,7 +105,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
     A bin whose pressure is below ``min_share`` of the total in every cell is a minor carrier there: it
     keeps the lagged linear solution and the law is evaluated on it, without Newton.
 
-    Outputs: N_new[sp] ; out_nuob, out_vst (n_z, n_cols) and out_x, out_flag on the species' columns;
+    Outputs: N_new[sp] ; out_nuob, out_vst, out_vbar (n_z, n_cols) and out_x, out_flag on the species' columns;
     stats[0] += Newton iterations, stats[1] += bins that did not reach ``tol``, stats[2] = max final residual,
     stats[3] += minor-carrier bins.
     Returns 0.
@@ -144,6 +146,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
     vst_p = np.empty((n_z, 1))
     xw_f = np.empty((n_p, n_z, 1))
     fl_f = np.empty((n_z, 1), dtype=np.int8)
+    vb_f = np.empty((n_z, 1))
     lnE = np.log(np.sqrt(E_edges[1:] * E_edges[:-1]))
     s = sp
     for i in range(n_E - 1, -1, -1):
@@ -176,7 +179,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         # the law, fluxes and residual at the initial guess
         _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV,
                   nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                  eps_f, g_f, nuob_f, vst_f, xw_f, fl_f)
+                  eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f)
         _fluxes(x, x, nuob_f, vst_f, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, F, Lf)
         _residual(x, diag, rhs, F, Lf, th_w, kout, ad_i, dz, res)
         xmax = 0.0
@@ -221,11 +224,11 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
             # left cell perturbed (face j sees x_j + dx_j, x_j+1), then the right one
             _face_law(xp, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
                       g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
-                      l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f)
+                      l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
             _fluxes(xp, x, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FL, LfL)
             _face_law(x, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
                       g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
-                      l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f)
+                      l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
             _fluxes(x, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FR, LfR)
             # Jacobian: dF_j/dx_j = (FL_j - F_j)/dx_j, dF_j/dx_j+1 = (FR_j - F_j)/dx_j+1
             for j in range(n_z):
@@ -260,7 +263,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                     xp[j] = xn if xn > 0.0 else 0.1 * x[j]
                 _face_law(xp, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                           fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                          eps_f, g_f, nuob_p, vst_p, xw_f, fl_f)
+                          eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
                 _fluxes(xp, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, Ft, Lft)
                 _residual(xp, diag, rhs, Ft, Lft, th_w, kout, ad_i, dz, rt)
                 rt2 = 0.0
@@ -288,13 +291,14 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         if it > 0:
             _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                       fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                      eps_f, g_f, nuob_f, vst_f, xw_f, fl_f)
+                      eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f)
         for j in range(n_z):
             th = _theta(Lf, th_w, j, n_z)
             r_in[j] = kout[j] * (b_static[s, j, i] + (ad_i * th if th > 0.0 else 0.0))
             N_new[s, j, i] = x[j]
             out_nuob[j, r] = nuob_f[j, 0]
             out_vst[j, r] = vst_f[j, 0]
+            out_vbar[j, r] = vb_f[j, 0]
             out_flag[j, r] = fl_f[j, 0]
             for p in range(n_p):
                 out_x[p, j, r] = xw_f[p, j, 0]

@@ -268,7 +268,11 @@ def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, h_face, eps_cr, P_cr, dPdz)
     (Picard) coupling of gradient-driven laws then converges (cf. Vogel & Oman 1996 for the analogous TV flow).
 
     eps_cr[j, r]: kinetic energy per ln R summed over species at equal rigidity (physics spec Sec. 15 item 1),
-    mean of the two cells; P_cr: the same for the pressure (1/3) p v N / dlnR; dPdz = (P_{j+1} - P_j)/h_j.
+    of the upwind cell (the one with the higher P', from which the CRs flow); P_cr: the same for the pressure
+    (1/3) p v N / dlnR; dPdz = (P_{j+1} - P_j)/h_j. Upwind, because a law whose damping grows with eps_cr
+    (new damping, Gamma ~ eps_cr) makes the diffusive flux ~ eps_cr sign(dP'/dz), an advection down the
+    gradient: with the mean of the two cells the flux out of a cell grew with its lower neighbour's content
+    (centred advection, not monotone: grid-scale zig-zags), with the upwind cell it is a monotone upwind flux.
     idx, w : (n_s, n_R) bin index (-1 = outside the species' range) and weight of the linear interpolation in
     ln R of each species onto the wave grid. Outputs have shape (n_z, n_R) [erg cm^-3, erg cm^-3, erg cm^-4].
     """
@@ -297,8 +301,9 @@ def cr_state(N, E_kin_tot_erg, pv_erg, dlnR, idx, w, h_face, eps_cr, P_cr, dPdz)
             pn[r] = p
         if j > 0:
             for r in range(n_R):
-                eps_cr[j - 1, r] = 0.5 * (ec[r] + en[r])
-                P_cr[j - 1, r] = 0.5 * (pc[r] + pn[r])
+                up = pc[r] >= pn[r]
+                eps_cr[j - 1, r] = ec[r] if up else en[r]
+                P_cr[j - 1, r] = pc[r] if up else pn[r]
                 dPdz[j - 1, r] = (pn[r] - pc[r]) / h_face[j - 1]
         for r in range(n_R):
             ec[r] = en[r]
@@ -341,7 +346,7 @@ def streaming_face_loss(vst_face, N_lo, N_hi, h):
 
 
 @njit(cache=True)
-def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, reacc, dz, h_face,
+def transport_coefficients(nuob, vst, vbar, ridx, rw, beta, v, geometry, D_cap, u_face, vA_eff, reacc, dz, h_face,
                            N, a3, b_static, adiab, D_face, V_face, b_lo, K_reacc, gain):
     """Map the law's nu_s/beta and streaming speed at the cell faces (n_z, n_R) onto every species' bins and
     build the transport coefficients (physics spec Eq. 10-11, Sec. 2 [S]).
@@ -355,13 +360,15 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
     midplane face carries none by symmetry, the halo boundary none). The wind's adiabatic rate is
     div(u)/3. Net expansion and loss go to -dE/dt = b_static + adiab * theta (``b_lo``), net compression and
     gain to ``gain`` for the momentum step. Reacceleration at cell centres, from the mean of the adjacent
-    faces' kappa: D_pp/p^2 = reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par), vbar_A = 2 v_st (v_st is the
-    isotropic average vbar_A/2). ridx, rw : (n_s, n_E) wave-grid index and weight of each bin;
+    faces' kappa and vbar_A^2: D_pp/p^2 = reacc (vA_eff^2 - vbar_A^2) / (9 kappa_par), with |vbar_A| = vbar
+    (n_z, n_R) the law's wave imbalance (2 |v_st| unless the law regularises the streaming direction, see
+    engine.laws.ScatteringLaw). ridx, rw : (n_s, n_E) wave-grid index and weight of each bin;
     N : (n_s, n_z, n_E) the CR state the streaming loss is evaluated on.
     """
     n_s, n_z, n_E = D_face.shape
     kap = np.empty(n_z)
     vf = np.empty(n_z)
+    bf = np.empty(n_z)
     lf = np.empty(n_z)
     for s in range(n_s):
         for i in range(n_E):
@@ -375,6 +382,7 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
                 D = geometry * kappa
                 D_face[s, j, i] = D * D_cap[s, i] / (D + D_cap[s, i])
                 vf[j] = (1.0 - ww) * vst[j, k] + ww * vst[j, k + 1]
+                bf[j] = (1.0 - ww) * vbar[j, k] + ww * vbar[j, k + 1]
                 if j < n_z - 1:
                     af = 0.5 * (a3[s, j, i] + a3[s, j + 1, i])
                     lf[j] = streaming_face_loss(vf[j], N[s, j, i], N[s, j + 1, i], h_face[j])
@@ -384,8 +392,11 @@ def transport_coefficients(nuob, vst, ridx, rw, beta, v, geometry, D_cap, u_face
                 V_face[s, j, i] = u_face[j + 1] + vf[j] * af
             for j in range(n_z):
                 kc = kap[j] if j == 0 else 0.5 * (kap[j] + kap[j - 1])
-                vc = vf[j] if j == 0 else 0.5 * (vf[j] + vf[j - 1])
-                va2 = vA_eff[j] * vA_eff[j] - 4.0 * vc * vc
+                # the imbalance of the waves is a property of each face: at an extremum of P' the two faces
+                # stream in opposite directions, and a mean of signed speeds (zero) would count those two
+                # one-directional wave fields as a balanced one; the mean of the squares does not
+                vc2 = bf[j] * bf[j] if j == 0 else 0.5 * (bf[j] * bf[j] + bf[j - 1] * bf[j - 1])
+                va2 = vA_eff[j] * vA_eff[j] - vc2
                 K_reacc[s, j, i] = reacc * va2 / (9.0 * kc) if va2 > 0.0 else 0.0
                 if j == 0:
                     th_st = 0.5 * lf[0]

@@ -328,7 +328,7 @@ def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone):
 def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                   fV, nuob_unit, u_floor, vae, e_B,
                   eps, dPdz, monotone, u_cap, geom, mfp_free, l_reg,
-                  u_state, out_nuob, out_vst, out_x, out_flag):
+                  u_state, out_nuob, out_vst, out_x, out_flag, out_vbar):
     """Local steady state S_+- = Q_+- of every phase, cell and rigidity, and the phase-averaged
     scattering outputs [physics spec Sec. 4-5, 8, 11; H22 Eq. 6-9].
 
@@ -348,6 +348,10 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
         smoothly through zero (Sharma, Colella & Martin 2010 in spirit); 0 disables it
     u_state : (n_phase, n_z, n_R) warm start, updated in place
     out_nuob, out_vst : (n_z, n_R) ; out_x : (n_phase, n_z, n_R) ; out_flag : (n_z, n_R) int8
+    out_vbar : (n_z, n_R) [cm/s] the imbalance of the waves |vbar_A| = sum_phases f_V v_A,eff S_sc/S_total,
+        unsigned and without the direction regularisation (for diffusive reacceleration, which needs waves
+        running both ways at the same place: the region around an extremum of P' where they do is
+        ~ v_A/Gamma <~ 0.01 pc wide, far below any cell, physics spec Sec. 5 timescales)
 
     Returns the number of (phase, cell, R) balances that did not converge.
     """
@@ -373,6 +377,7 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                 sgn = g / ag
             nu_sum = 0.0
             vst_sum = 0.0
+            vbar_sum = 0.0
             dom = -1
             dom_val = -1.0
             all_floor = True
@@ -413,6 +418,7 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                 vst = 0.0
                 if s_tot > 0.0:
                     vst = -sgn * 0.5 * vae[p, z, r] * s_dir / s_tot
+                    vbar_sum += fv * vae[p, z, r] * s_dir / s_tot
                 nu = nuob_unit[p, z, r] * x
                 nu_sum += fv * nu
                 vst_sum += fv * vst
@@ -421,6 +427,7 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                     dom = p
             out_nuob[z, r] = nu_sum
             out_vst[z, r] = vst_sum
+            out_vbar[z, r] = vbar_sum
             # ---- per-(z, R) outcome flag (semantics: docs/physics.md, "Flags")
             fl = FL_STEADY
             if dom < 0 or nu_sum <= 0.0:

@@ -48,6 +48,7 @@ class _Carrier:
         n_p, n_z, n_c = balance.shape
         self.nuob = np.zeros((n_z, n_c))
         self.vst = np.zeros((n_z, n_c))
+        self.vbar = np.zeros((n_z, n_c))
         self.x = np.zeros((n_p, n_z, n_c))
         self.flag = np.zeros((n_z, n_c), np.int8)
 
@@ -98,7 +99,7 @@ class _Carrier:
                                   wb._coef, wb._g_bexp, wb._g_crkind, wb._g_crexp, wb._g_dir, wb._g_sign, wb._fV,
                                   wb._nuob_unit, wb._u_floor, wb._vae, wb._e_B, wb._monotone, wb._u_cap,
                                   wb._geom, wb._mfp_free, wb._l_reg, wb._u_state,
-                                  self.nuob, self.vst, self.x, self.flag, tol, maxit, min_share, stats,
+                                  self.nuob, self.vst, self.x, self.flag, self.vbar, tol, maxit, min_share, stats,
                                   self.bin_res, self.bin_its)
         return stats
 
@@ -158,11 +159,13 @@ class ImplicitCoupling:
         # the law's inputs on every wave node from the new carriers; the rates of the protons' nodes from their
         # Newton solve, of the lepton-only nodes from the electrons', of the rest by an explicit evaluation
         prep.cr_state(N_mix)
-        prep.law.balance.solve_columns(self._rest, prep.eps_cr, prep.dPdz, prep.nuob, prep.vst, prep.x, prep.flag)
+        prep.law.balance.solve_columns(self._rest, prep.eps_cr, prep.dPdz, prep.nuob, prep.vst, prep.x, prep.flag,
+                                       prep.vbar)
         c = self.protons
         cols = c.node
         prep.nuob[:, cols] = c.nuob[:, cols]
         prep.vst[:, cols] = c.vst[:, cols]
+        prep.vbar[:, cols] = c.vbar[:, cols]
         prep.x[:, :, cols] = c.x[:, :, cols]
         prep.flag[:, cols] = c.flag[:, cols]
         e, lo, i, w = self.electrons, self._low, self._low_idx, self._low_w
@@ -170,6 +173,7 @@ class ImplicitCoupling:
             prep.nuob[:, lo] = np.exp((1 - w) * np.log(np.maximum(e.nuob[:, i], 1e-300))
                                       + w * np.log(np.maximum(e.nuob[:, i + 1], 1e-300)))
             prep.vst[:, lo] = (1 - w) * e.vst[:, i] + w * e.vst[:, i + 1]
+            prep.vbar[:, lo] = (1 - w) * e.vbar[:, i] + w * e.vbar[:, i + 1]
             prep.x[:, :, lo] = (1 - w) * e.x[:, :, i] + w * e.x[:, :, i + 1]
             prep.flag[:, lo] = np.where(w < 0.5, e.flag[:, i], e.flag[:, i + 1])
         prep.set_coefficients(prep.nuob, prep.vst, N_mix, slopes_from=N)
@@ -184,7 +188,8 @@ class ImplicitCoupling:
         sl = slice(s, s + 1)
         nuob = np.concatenate([e.nuob, e.nuob[:, -1:]], axis=1)
         vst = np.concatenate([e.vst, e.vst[:, -1:]], axis=1)
-        _k.transport_coefficients(nuob, vst, self._ridx_e, self._rw_e, prep.beta[sl], prep.v[sl],
+        vbar = np.concatenate([e.vbar, e.vbar[:, -1:]], axis=1)
+        _k.transport_coefficients(nuob, vst, vbar, self._ridx_e, self._rw_e, prep.beta[sl], prep.v[sl],
                                   prep.galaxy.geometry_factor, prep.D_cap[sl], prep.galaxy.u_wind,
                                   prep.galaxy.vA_eff, float(prep.law.reacceleration), g.dz, g.h_face,
                                   N_mix[sl], prep.a3[sl], pr.b_static[sl], prep.adiab[sl], pr.D_face[sl],

@@ -35,7 +35,7 @@ class ParamSpec:
 class ScatteringLaw:
     """Base class: subclasses define ``name``, ``PARAMS`` (dict of ParamSpec), ``live`` and ``evaluate``.
 
-    ``evaluate(eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag)`` fills, for every cell z and
+    ``evaluate(eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar=None)`` fills, for every cell z and
     wave rigidity R (grid.R_waves):
 
     * ``out_nu_over_beta`` (n_z, n_R) [s^-1]: nu_s / beta. Since nu_s = (3 pi/16) Omega e_A/e_B and
@@ -43,6 +43,9 @@ class ScatteringLaw:
     * ``out_vst`` (n_z, n_R) [cm/s]: signed streaming speed along +z (isotropically averaged, physics spec Sec. 2 [S]).
     * ``out_x`` (n_phase, n_z, n_R): e_A / e_B per phase (NaN for laws without waves).
     * ``out_flag`` (n_z, n_R) int8: FLAG_* outcome of the local balance.
+    * ``out_vbar`` (n_z, n_R) [cm/s], if given: |vbar_A|, the imbalance of the waves that sets diffusive
+      reacceleration (v_A,eff^2 - vbar_A^2)/(9 kappa); 2 |v_st| except where a wave law regularises the
+      streaming direction at an extremum of P' (:class:`engine.waves.WaveBalance`).
 
     Inputs: ``eps_cr`` (n_z, n_R) [erg cm^-3], CR kinetic energy per ln R summed over species at the same R;
     ``dPdz`` (n_z, n_R) [erg cm^-4], vertical gradient of the CR pressure per ln R.
@@ -70,7 +73,7 @@ class ScatteringLaw:
         """Precompute static arrays for ``galaxy`` on ``grid`` (called once per solve)."""
         self.galaxy, self.grid = galaxy, grid
 
-    def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
+    def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar=None):
         raise NotImplementedError
 
 
@@ -105,10 +108,12 @@ class EmpiricalLaw(ScatteringLaw):
         self._vst = np.broadcast_to((0.5 * self.params["stream"] * galaxy.vA_eff)[:, None],
                                     self._nuob.shape).copy()
 
-    def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
+    def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar=None):
         out_nu_over_beta[:] = self._nuob
         # stream down the CR pressure gradient (outward for a disk source)
         out_vst[:] = -np.sign(dPdz) * self._vst
+        if out_vbar is not None:
+            out_vbar[:] = 2.0 * self._vst
         out_x[:] = np.nan
         out_flag[:] = FLAG_STEADY
 

@@ -73,8 +73,8 @@ class WaveLaw(ScatteringLaw):
         """Whether the bound law depends on the CR state (see :attr:`engine.waves.WaveBalance.cr_dependent`)."""
         return self.balance.cr_dependent
 
-    def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
-        self.balance.solve(eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag)
+    def evaluate(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar=None):
+        self.balance.solve(eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar)
 
     def describe(self):
         """Terms and coefficients actually used (for records and docs)."""

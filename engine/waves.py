@@ -285,7 +285,7 @@ class WaveBalance:
         self._u_state[:] = np.log(x0)
 
     # ------------------------------------------------------------------ per step
-    def solve(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
+    def solve(self, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar=None):
         """Fill the outputs from the CR state (see :meth:`engine.laws.ScatteringLaw.evaluate`).
 
         eps_cr, dPdz : (n_z, n_R) [erg cm^-3], [erg cm^-4]. Returns the number of non-converged
@@ -299,9 +299,10 @@ class WaveBalance:
         return _k.solve_balance(self._coef, self._g_bexp, self._g_crkind, self._g_crexp, self._g_dir,
                                 self._g_sign, self._fV, self._nuob_unit, self._u_floor, self._vae, self._e_B,
                                 eps, grad, self._monotone, self._u_cap, self._geom, self._mfp_free,
-                                self._l_reg, self._u_state, out_nu_over_beta, out_vst, out_x, out_flag)
+                                self._l_reg, self._u_state, out_nu_over_beta, out_vst, out_x, out_flag,
+                                np.empty((n_z, n_R)) if out_vbar is None else out_vbar)
 
-    def solve_columns(self, cols, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag):
+    def solve_columns(self, cols, eps_cr, dPdz, out_nu_over_beta, out_vst, out_x, out_flag, out_vbar=None):
         """:meth:`solve` on the rigidity columns ``cols`` only (the other columns of the outputs are left
         as they are); used by the implicit coupling for the wave nodes that no carrier solved."""
         c = np.asarray(cols, dtype=np.int64)
@@ -309,15 +310,17 @@ class WaveBalance:
             return 0
         n_p, n_z, _n_R = self.shape
         u = self._u_state[:, :, c]
-        nuob, vst = np.empty((n_z, c.size)), np.empty((n_z, c.size))
+        nuob, vst, vbar = np.empty((n_z, c.size)), np.empty((n_z, c.size)), np.empty((n_z, c.size))
         x, flag = np.empty((n_p, n_z, c.size)), np.empty((n_z, c.size), dtype=np.int8)
         n_bad = _k.solve_balance(self._coef[:, c], self._g_bexp, self._g_crkind, self._g_crexp, self._g_dir,
                                  self._g_sign, self._fV, self._nuob_unit[:, :, c], self._u_floor[:, :, c],
                                  self._vae[:, :, c], self._e_B, np.ascontiguousarray(eps_cr[:, c], dtype=np.float64),
                                  np.ascontiguousarray(dPdz[:, c], dtype=np.float64), self._monotone, self._u_cap,
-                                 self._geom, self._mfp_free, self._l_reg, u, nuob, vst, x, flag)
+                                 self._geom, self._mfp_free, self._l_reg, u, nuob, vst, x, flag, vbar)
         self._u_state[:, :, c] = u
         out_nu_over_beta[:, c], out_vst[:, c], out_x[:, :, c], out_flag[:, c] = nuob, vst, x, flag
+        if out_vbar is not None:
+            out_vbar[:, c] = vbar
         return n_bad
 
     def solve_arrays(self, eps_cr, dPdz):

@@ -60,7 +60,8 @@ def test_streaming_loss_of_an_exponential_profile(direction):
     b_static = np.zeros((1, n_z, n_E))
     adiab = np.full((1, n_E), 2.0)
     out = [np.zeros((1, n_z, n_E)) for _ in range(5)]
-    _k.transport_coefficients(nuob, vst, ridx, rw, ones, 3e10 * ones, 1 / 3, 1e40 * ones, np.zeros(n_z + 1),
+    _k.transport_coefficients(nuob, vst, 2 * np.abs(vst), ridx, rw, ones, 3e10 * ones, 1 / 3, 1e40 * ones,
+                              np.zeros(n_z + 1),
                               np.zeros(n_z), 0.0, dz, h, N, a3, b_static, adiab, *out)
     D, V, b_lo, K, gain = out
     rate = u / (3 * L)
@@ -70,6 +71,68 @@ def test_streaming_loss_of_an_exponential_profile(direction):
     else:
         assert np.allclose(gain[0, inner], rate, rtol=1e-12) and np.all(b_lo == 0)
     assert np.allclose(V[0, :, 0], direction * u)          # alpha/3 = 1 here: advection at v_st
+
+
+def _reacc_rate(vst, vbar, vA):
+    """K_reacc = D_pp/p^2 of every cell for nu_s = 1e-9 s^-1 at every face."""
+    n_z, n_E = vst.shape[0], 2
+    h = np.full(n_z, 0.1 * KPC_CM)
+    N = np.ones((1, n_z, n_E))
+    ones = np.ones((1, n_E))
+    out = [np.zeros((1, n_z, n_E)) for _ in range(5)]
+    _k.transport_coefficients(np.full((n_z, 2), 1e-9), vst, vbar, np.zeros((1, n_E), np.int64), np.zeros((1, n_E)),
+                              ones, 3e10 * ones, 1 / 3, 1e40 * ones, np.zeros(n_z + 1), np.full(n_z, vA), 1.0,
+                              h, h, N, np.ones((1, n_z, n_E)), np.zeros((1, n_z, n_E)), np.zeros((1, n_E)), *out)
+    return out[3][0, :, 0]
+
+
+def test_no_reacceleration_from_one_directional_waves_at_an_extremum():
+    """Self-confinement drives only the wave running down the gradient, so vbar_A = v_A on both faces of a
+    cell at a maximum of P' although they stream in opposite directions: D_pp ~ v_A^2 - vbar_A^2 = 0 there
+    (a mean of the signed speeds, zero, gave the full v_A^2/(9 kappa)); balanced waves (vbar = 0) give
+    v_A^2/(9 kappa) exactly."""
+    n_z, vA = 6, 1e6
+    vst = np.zeros((n_z, 2))
+    vst[:3], vst[3:] = -vA / 2, vA / 2                      # faces 0-2 stream down, 3-5 up: a maximum in cell 3
+    assert np.all(_reacc_rate(vst, 2 * np.abs(vst), vA) == 0.0)
+    kappa = (3e10) ** 2 / (3 * 1e-9)
+    assert np.allclose(_reacc_rate(np.zeros((n_z, 2)), np.zeros((n_z, 2)), vA), vA ** 2 / (9 * kappa), rtol=1e-12)
+
+
+def test_self_confinement_imbalance_ignores_the_direction_regularisation():
+    """With self-confinement only, the balance reports vbar_A = sum_phases f_V v_A,eff (waves one way) even where
+    the gradient is flat enough for the streaming direction to be regularised (|v_st| < v_A/2)."""
+    prep = S.prepare(law="new_damping", grid=COARSE)
+    wb = prep.law.balance
+    n_z, n_R = prep.grid.n_z, prep.grid.R_waves.size
+    eps = np.full((n_z, n_R), 1e-12)
+    g = -eps / (3 * wb._l_reg) * 0.1                        # 10x flatter than the regularisation length
+    out = [np.empty((n_z, n_R)), np.empty((n_z, n_R)), np.empty(wb.shape), np.empty((n_z, n_R), np.int8),
+           np.empty((n_z, n_R))]
+    wb.solve(eps, g, *out)
+    vst, vbar = out[1], out[4]
+    full = np.einsum("pz,pzr->zr", wb._fV, wb._vae)
+    assert np.allclose(vbar, full, rtol=1e-12)
+    assert np.allclose(vst, 0.1 * full / 2, rtol=1e-9)     # the streaming speed is regularised
+
+
+def test_face_energy_density_is_upwind():
+    """eps_cr at a face is the higher-pressure cell's (the law's flux ~ eps_cr for damping ~ eps_cr must be upwind)."""
+    prep = S.prepare(law="new_damping", grid=COARSE)
+    N = S.initial_state("normal", prep.problem, prep.grid, prep.galaxy)
+    N[:, 1::2] *= 0.25                                      # zig-zag: every odd cell lower
+    prep.cr_state(N)
+    lo = prep.relevant()
+    cell = np.zeros_like(prep.eps_cr)
+    for j in range(N.shape[1]):                            # cell-centred eps_cr of every cell on the wave grid
+        M = N.copy()
+        M[:] = N[:, j:j + 1]
+        prep.cr_state(M)
+        cell[j] = prep.eps_cr[j]
+    prep.cr_state(N)
+    z = np.arange(N.shape[1] - 1)
+    up = np.where(z % 2 == 0, z, z + 1)                    # even cells are the higher ones
+    assert np.allclose(prep.eps_cr[:-1][lo[:-1]], cell[up][lo[:-1]], rtol=1e-12)
 
 
 @pytest.fixture(scope="module")
