@@ -274,7 +274,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
     dt = dt0_myr
     t = 0.0
     hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": [], "max_dlnu": [],
-            "reversal": []}
+            "reversal": [], "where_dlnu": [], "where_reversal": []}
     recent = []                                     # per-cell d ln nu of the last osc_window steps
     ok_count = 0
     n_steps = 0
@@ -326,17 +326,23 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
             mask = prep.relevant()
             d = np.where(mask, lnu_new - lnu, 0.0)
             dlnu_max = float(np.abs(d).max())
+            where_d = np.unravel_index(int(np.abs(d).argmax()), d.shape)
             lnu = lnu_new
             recent.append(d)
             if len(recent) > coupling.osc_window:
                 recent.pop(0)
-            rev = float((np.abs(recent).sum(axis=0) - np.abs(np.sum(recent, axis=0))).max())
+            rev_zr = np.abs(recent).sum(axis=0) - np.abs(np.sum(recent, axis=0))
+            rev = float(rev_zr.max())
+            where_r = np.unravel_index(int(rev_zr.argmax()), rev_zr.shape)
         hist["t_myr"].append(t)
         hist["E_cr_erg_cm2"].append(e_new)
         hist["escape_flux"].append(e_esc * GEV_ERG)
         hist["max_rel_change"].append(rel)
         hist["max_dlnu"].append(dlnu_max)
         hist["reversal"].append(rev if live else 0.0)
+        if live:     # (z [kpc], R [GV]) of the cell with the largest move and the largest reversal
+            hist["where_dlnu"].append((g.z[where_d[0]] / KPC_CM, g.R_waves[where_d[1]]))
+            hist["where_reversal"].append((g.z[where_r[0]] / KPC_CM, g.R_waves[where_r[1]]))
         at_cap = dt >= 0.999 * min(dt_max_myr, t_max_myr)
         if (rel < criterion.tol_per_myr and dlnu_max < coupling.osc_dlnu and t >= criterion.t_min_myr
                 and (at_cap or rel * dt < 1e-8)):
