@@ -143,7 +143,7 @@ class _Prepared:
         self.sun_w = g.dz[self.sun] / g.dz[self.sun].sum()
 
     def evaluate_law(self, N):
-        """Evaluate the law on the CR state N: fills nuob, vst, x, flag (the per-step hook of engine.laws).
+        """Evaluate the law on the CR state N: fills nuob, vst, x, flag, vbar (the per-step hook of engine.laws).
         Returns False if the law returned non-finite values."""
         self.cr_state(N)
         self.law.evaluate(self.eps_cr, self.dPdz, self.nuob, self.vst, self.x, self.flag, self.vbar)
@@ -155,14 +155,14 @@ class _Prepared:
         _k.cr_state(N, self.E_kin_erg, self.pv_erg, self.dlnR, self.widx, self.ww, g.h_face,
                     self.eps_cr, self.P_cr, self.dPdz)
 
-    def set_coefficients(self, nuob, vst, N, slopes_from=None, vbar=None):
-        """Refresh the transport coefficients (D, V, losses, reacceleration) from nu_s/beta, v_st and the wave
-        imbalance vbar (default: self.vbar) on (z, R);
+    def set_coefficients(self, nuob, vst, N, slopes_from=None):
+        """Refresh the transport coefficients (D, V, losses, reacceleration) from nu_s/beta, v_st and the law's
+        wave imbalance ``self.vbar`` on (z, R);
         the streaming terms also need the CR state N: its gradients (streaming loss) and spectral slopes (of
         ``slopes_from`` if given, else of N) (physics spec Eq. 10)."""
         p, g = self.problem, self.grid
         _k.spectral_factor(N if slopes_from is None else slopes_from, p.x_edges, self.a3)
-        _k.transport_coefficients(nuob, vst, self.vbar if vbar is None else vbar, self.ridx, self.rw, self.beta, self.v,
+        _k.transport_coefficients(nuob, vst, self.vbar, self.ridx, self.rw, self.beta, self.v,
                                   self.galaxy.geometry_factor, self.D_cap, self.galaxy.u_wind, self.galaxy.vA_eff,
                                   float(self.law.reacceleration), g.dz, g.h_face, N, self.a3,
                                   p.b_static, self.adiab, p.D_face, p.V_face, p.b_lo, p.K_reacc, p.gain)

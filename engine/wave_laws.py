@@ -39,7 +39,8 @@ class WaveLaw(ScatteringLaw):
     Options (not survey parameters, keyword arguments of the constructor):
 
     * ``dust_convention``: ``"text"`` (default) or ``"code"`` (physics spec Sec. 15 item 2);
-    * ``x_cap``, ``mfp_floor_kpc``, ``free_mfp_fraction``, ``grad_length``: see :class:`engine.waves.WaveBalance`.
+    * ``x_cap``, ``mfp_floor_kpc``, ``free_mfp_fraction``, ``grad_length``: see :class:`engine.waves.WaveBalance`
+      (``grad_length`` defaults to the class's ``GRAD_LENGTH``: the halo height, 0.3 kpc for new damping).
     """
 
     name = "wave_law"
