@@ -212,7 +212,13 @@ class Coupling:
     lasts for ``stop_window`` steps once t >= ``stop_after_myr`` the run is stopped there (it will not
     settle). The spectra and observables of a live run that ends without reaching a steady state are time
     averages over its last ``avg_myr`` (H22 Sec. 5.4 compare the last snapshots), with the band of the
-    snapshots in ``Result.time_band``. Fields outside ``RANGES`` raise ConfigError naming the field.
+    snapshots in ``Result.time_band``.
+
+    Such a run may still have settled in part of its rigidity range: ``Result.outcome`` labels a rigidity
+    ``steady`` when, between the two halves of the last ``avg_myr``, the time-averaged Sun spectra of every
+    bin at that rigidity moved by less than ``band_tol`` (fraction) and ln nu at the Sun swung around its net
+    drift by less than ``osc_amp``; ``oscillating`` when it swung by more; else ``not-converged`` (see
+    :func:`settling_labels`). Fields outside ``RANGES`` raise ConfigError naming the field.
     """
 
     newton_tol: float = 1e-6
@@ -227,6 +233,7 @@ class Coupling:
     stop_after_myr: float = 1000.0
     stop_window: int = 50
     avg_myr: float = 100.0
+    band_tol: float = 0.01
 
     #: allowed ranges of the fields (name -> (lo, hi, unit)); integers are checked to be integers
     RANGES = {"newton_tol": (1e-12, 1e-2, ""), "newton_tol_accept": (1e-12, 1.0, ""),
@@ -234,7 +241,7 @@ class Coupling:
               "newton_maxit": (1, 1000, ""), "dt_min_myr": (1e-8, 1e3, "Myr"), "osc_dlnu": (0.0, 100.0, "ln nu"),
               "osc_amp": (0.0, 100.0, "ln nu"), "osc_window": (2, 10000, "steps"),
               "stop_after_myr": (0.0, 1e6, "Myr"), "stop_window": (1, 100000, "steps"),
-              "avg_myr": (0.0, 1e6, "Myr")}
+              "avg_myr": (0.0, 1e6, "Myr"), "band_tol": (1e-8, 1.0, "")}
 
     def __post_init__(self):
         for name, (lo, hi, unit) in self.RANGES.items():
@@ -290,7 +297,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
                                     tol_accept=coupling.newton_tol_accept)
     lnu = np.log(prep.nuob)
     s_old, e_old = prep.sun_average(N), E_col(N)
-    snaps = []                                      # (t, dt, Sun-averaged N) over the last avg_myr
+    snaps = []                          # (t, dt, Sun-averaged N, ln nu/beta at the Sun) over the last avg_myr
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
         dt = min(dt, t_max_myr - t)
         if live:
@@ -316,7 +323,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         n_steps += 1
         dlnu_max = 0.0
         if live:
-            snaps.append((t, dt, s_new))
+            snaps.append((t, dt, s_new, np.log(prep.nuob[prep.sun[0]])))
             while snaps and snaps[0][0] < t - coupling.avg_myr:
                 snaps.pop(0)
             if not (np.all(np.isfinite(prep.nuob)) and np.all(prep.nuob > 0)):
@@ -370,15 +377,16 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
                     f"coupling did not converge")
     if not live:
         prep.update_scattering(N)
+    settling = _settling(prep, snaps, criterion, coupling) if live and status != "steady" else None
     return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()}, snaps,
-                     n_rejected)
+                     n_rejected, settling)
 
 
 def _time_average(E_edges, E, snapshots):
     """Time-weighted mean LIS intensity over the snapshots (t, dt, N_sun) and, for every observable, the band
     (min, max over the snapshots). Returns (J_mean, observables of J_mean, {name: (x, lo, hi)}, (t0, t1))."""
-    Js = [intensity(s, E_edges) for _t, _dt, s in snapshots]
-    w = np.array([dt for _t, dt, _s in snapshots])
+    Js = [intensity(snap[2], E_edges) for snap in snapshots]
+    w = np.array([snap[1] for snap in snapshots])
     w = w / w.sum()
     J = {k: sum(wi * Ji[k] for wi, Ji in zip(w, Js)) for k in Js[0]}
     obs = observables_from_spectra(E, J, 0.0)
@@ -391,9 +399,75 @@ def _time_average(E_edges, E, snapshots):
     return J, obs, band, (float(t0), float(snapshots[-1][0]))
 
 
-def _outcome_bands(prep, status):
-    """Label each wave rigidity at the Sun: free-streaming, bottleneck, steady or not-converged (physics spec
-    Sec. 8 'multi-term balance' flags; bottleneck also when streaming beats diffusion over the halo)."""
+def settling_labels(t, dt, spectra, lnu_sun, bin_of_r, *, floor, tol, osc_amp):
+    """Which wave rigidities of a live run have settled over its last window (used by ``Result.outcome``).
+
+    Parameters
+    ----------
+    t, dt : (n,) end time and length of each step of the window [Myr]
+    spectra : (n, n_s, n_E) Sun-averaged CR densities after each step
+    lnu_sun : (n, n_R) ln(nu_s/beta) at the Sun after each step
+    bin_of_r : (n_s, n_R) int, for each species the spectral bin i with R_i <= R_wave < R_i+1 (-1 outside
+        its grid): a wave rigidity's drift is the largest of bins i and i+1 over the species
+    floor : bins below ``floor`` of their species' peak are ignored
+    tol : largest drift (fraction) of a settled bin between the two halves of the window
+    osc_amp : largest swing of ln nu around its net drift in a settled rigidity
+
+    The window is split at its middle time; a bin's drift is |<N>_2 - <N>_1| / <N>_2 with <.> the
+    dt-weighted means of the halves. ln nu's swing is (max - min over the window) - |last - first|, zero for
+    a monotone drift and the peak-to-peak amplitude of an oscillation about a constant. A rigidity is
+    ``steady`` when all its bins drift by less than ``tol`` and ln nu swings by less than ``osc_amp``,
+    ``oscillating`` when ln nu swings by more, else ``not-converged``. Returns a list of n_R labels, or None
+    when either half holds fewer than two steps.
+    """
+    t = np.asarray(t, float)
+    dt = np.asarray(dt, float)
+    spectra = np.asarray(spectra, float)
+    lnu = np.asarray(lnu_sun, float)
+    t_mid = 0.5 * ((t[0] - dt[0]) + t[-1]) if t.size else 0.0
+    halves = [t <= t_mid, t > t_mid]
+    if t.size < 4 or any(h.sum() < 2 for h in halves):
+        return None
+    means = [np.tensordot(dt[h], spectra[h], axes=(0, 0)) / dt[h].sum() for h in halves]
+    a, b = means
+    peak = b.max(axis=1, keepdims=True)
+    mask = b > floor * np.maximum(peak, 1e-300)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drift = np.where(mask, np.abs(b - a) / b, 0.0)
+    n_s, n_R = bin_of_r.shape
+    n_E = drift.shape[1]
+    drift_r = np.zeros(n_R)
+    for sp in range(n_s):
+        inside = bin_of_r[sp] >= 0
+        i = bin_of_r[sp][inside]
+        drift_r[inside] = np.maximum(drift_r[inside],
+                                     np.maximum(drift[sp, i], drift[sp, np.minimum(i + 1, n_E - 1)]))
+    swing = (lnu.max(axis=0) - lnu.min(axis=0)) - np.abs(lnu[-1] - lnu[0])
+    labels = []
+    for r in range(n_R):
+        if swing[r] > osc_amp:
+            labels.append("oscillating")
+        elif drift_r[r] < tol:
+            labels.append("steady")
+        else:
+            labels.append("not-converged")
+    return labels
+
+
+def _settling(prep, snaps, criterion, coupling):
+    """settling_labels of the snapshots (t, dt, N_sun, ln nu_sun) of a live run, or None."""
+    if len(snaps) < 4:
+        return None
+    return settling_labels([s[0] for s in snaps], [s[1] for s in snaps], [s[2] for s in snaps],
+                           [s[3] for s in snaps], prep.widx, floor=criterion.floor,
+                           tol=coupling.band_tol, osc_amp=coupling.osc_amp)
+
+
+def _outcome_bands(prep, status, settling=None):
+    """Label each wave rigidity at the Sun: free-streaming, bottleneck, steady, oscillating or not-converged
+    (physics spec Sec. 8 'multi-term balance' flags; bottleneck also when streaming beats diffusion over the
+    halo). A rigidity that is neither is ``steady`` if the run is; otherwise its label in ``settling`` (a live
+    run's :func:`settling_labels`), else ``not-converged``."""
     g = prep.grid
     j = prep.sun[0]
     labels = []
@@ -409,7 +483,7 @@ def _outcome_bands(prep, status):
         elif f == FLAG_BOTTLENECK or abs(prep.vst[j, r]) * g.halo_height > D:
             lab = "bottleneck"
         else:
-            lab = "steady" if status == "steady" else "not-converged"
+            lab = "steady" if status == "steady" else (settling[r] if settling else "not-converged")
         labels.append(lab)
     bands = []
     lo = 0
@@ -485,6 +559,6 @@ def _make_result(prep, ev, law, wall):
     return Result(status=status, message=message, law=law, params=dict(prep.params), species=SPECIES_NAMES,
                   energy=energy, rigidity=rigidity, spectra=J, observables=obs, R_waves=R.copy(),
                   z_kpc=g.z_faces[1:] / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
-                  outcome=_outcome_bands(prep, status), history=ev.history, eps_cr_sun=eps_sun,
+                  outcome=_outcome_bands(prep, status, ev.settling), history=ev.history, eps_cr_sun=eps_sun,
                   wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr,
                   time_band=band, time_window_myr=window, extra=extra)

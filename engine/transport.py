@@ -252,7 +252,11 @@ class Evolution:
     t_myr: float
     n_steps: int
     history: dict
-    #: (t [Myr], dt [Myr], Sun-averaged N (n_s, n_E)) of the last steps of a live run (solver.Coupling.avg_myr)
+    #: (t [Myr], dt [Myr], Sun-averaged N (n_s, n_E), ln(nu_s/beta) at the Sun (n_R,)) of the last steps of
+    #: a live run (solver.Coupling.avg_myr)
     snapshots: list = field(default_factory=list)
     #: steps rejected and retried with half the time step (live laws: a bin's implicit coupling did not converge)
     n_rejected: int = 0
+    #: live run without a steady state: per wave rigidity "steady" / "oscillating" / "not-converged" over its
+    #: last window (solver.settling_labels), else None
+    settling: list | None = None

@@ -729,7 +729,8 @@ def _json_default(o):
 # === The report === #
 
 
-_BAND_COLOR = {"steady": "#9ecae1", "not-converged": "#fdd0a2", "bottleneck": "#de2d26", "free-streaming": "#756bb1"}
+_BAND_COLOR = {"steady": "#9ecae1", "not-converged": "#fdd0a2", "oscillating": "#fd8d3c", "bottleneck": "#de2d26",
+               "free-streaming": "#756bb1"}
 
 
 def _png(fig, dpi=80) -> str:

@@ -189,6 +189,7 @@ def test_live_self_confinement_converges_in_the_time_step():
     ("dt_min_myr", float("nan"), "coupling.dt_min_myr"),
     ("osc_window", 1, "coupling.osc_window = 1 is out of range"),
     ("newton_tol_accept", 1e-8, "must be >= coupling.newton_tol"),
+    ("band_tol", 0.0, "coupling.band_tol = 0.0 is out of range"),
 ])
 def test_coupling_rejects_nonsense_naming_the_field(field, value, words):
     from engine.errors import ConfigError
