@@ -117,3 +117,16 @@ def test_new_sources_give_observed_bc_slopes(runs, law):
     sel = (x > 10) & (x < 200)
     s = np.polyfit(np.log(x[sel]), np.log(y[sel]), 1)[0]
     assert -0.7 <= s <= -0.3, (r.status, r.message, s)
+
+
+def test_new_external_with_weaker_self_confinement_gives_the_observed_bc_slope(runs):
+    """H22 Sec. 5.3.2: the external source fits once S_sc is reduced 10-100x (their remedy for the high start).
+    With the full S_sc (the preset, above) self-confinement dominates the driving at z >~ 3 kpc (S_sc/S_new
+    ~10-20 at 10-30 GV, z = 10-24 kpc, measured 2026-11-27) and flattens B/C; with S_sc x 0.01 the external
+    source's delta_s shows: measured slope -0.40, B/C(10 GV) 0.41 (1.44x AMS-02) in 60 steps."""
+    r = runs("new_external", "normal", {"log10_f_sc": -2.0})
+    x, y = r.observables["B/C"]
+    sel = (x > 10) & (x < 200)
+    s = np.polyfit(np.log(x[sel]), np.log(y[sel]), 1)[0]
+    assert -0.7 <= s <= -0.3, (r.message, s)
+    assert abs(np.log(bc(r, 10.0) / bc_data(10.0))) < np.log(2.0), bc(r, 10.0)
