@@ -2,7 +2,8 @@
 
 Run:  python bench/engine.py [--presets all|empirical,...] [--repeat 3] [--json bench/engine.json]
 
-Prints a table (case, grid, status, steps, cold s, warm s, ms/step) and writes JSON with the CPU and
+Prints a table (case, status, steps, t_end, warm s, ms/step, the widest rigidity band labelled steady at the
+Sun in Result.outcome) and writes JSON with the CPU and
 library versions. Before anything is timed, each case is validated: the empirical law must reproduce
 AMS-02 B/C at 10 GV within 10 % (the calibration), every other preset must return a finite Result.
 Cold times are measured in fresh subprocesses: once with an empty numba cache (compile) and once with
@@ -33,6 +34,15 @@ def _cold(cache_dir, law):
     env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def steady_band(outcome):
+    """The widest (in ln R) band of Result.outcome labelled steady, as 'lo-hi' [GV], or '-'."""
+    bands = [(lo, hi) for lo, hi, lab in outcome if lab == "steady" and hi > lo]
+    if not bands:
+        return "-"
+    lo, hi = max(bands, key=lambda b: np.log(b[1] / b[0]))
+    return f"{lo:.3g}-{hi:.3g}"
 
 
 def validate(law, r):
@@ -73,18 +83,20 @@ def main():
             ts.append(time.perf_counter() - t)
         warm = min(ts)
         rows.append({"case": law, "grid": grid_s, "status": r.status, "steps": r.n_steps,
-                     "t_end_myr": r.t_end_myr, "warm_s": warm, "ms_per_step": 1e3 * warm / max(r.n_steps, 1)})
+                     "t_end_myr": r.t_end_myr, "warm_s": warm, "ms_per_step": 1e3 * warm / max(r.n_steps, 1),
+                     "steady_GV": steady_band(r.outcome)})
     print(f"\ncrsurvey engine benchmark ({platform.processor() or platform.machine()}, numba "
           f"{__import__('numba').__version__}, numpy {np.__version__}; one core, best of {a.repeat})")
     if cold_compile is not None:
         print(f"cold start, empirical (import + JIT compile + solve): {cold_compile:.2f} s; "
               f"with a filled numba cache: {cold_cached:.2f} s")
-    hdr = f"{'case':28s} {'status':14s} {'steps':>6s} {'t_end Myr':>10s} {'warm s':>8s} {'ms/step':>8s}"
+    hdr = (f"{'case':28s} {'status':14s} {'steps':>6s} {'t_end Myr':>10s} {'warm s':>8s} {'ms/step':>8s} "
+           f"{'steady at [GV]':>16s}")
     print(hdr)
     print("-" * len(hdr))
     for row in rows:
         print(f"{row['case']:28s} {row['status']:14s} {row['steps']:6d} {row['t_end_myr']:10.0f} "
-              f"{row['warm_s']:8.3f} {row['ms_per_step']:8.2f}")
+              f"{row['warm_s']:8.3f} {row['ms_per_step']:8.2f} {row['steady_GV']:>16s}")
     print(f"grid: {grid_s}")
     meta = {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
             "numba": __import__("numba").__version__, "numpy": np.__version__, "cold_compile_s": cold_compile,
