@@ -196,7 +196,7 @@ class NewDampingLaw(WaveLaw):
     PARAMS = dict(NEW_DAMPING_PARAMS)
     GRAD_LENGTH = 0.3
     #: steps of 20 Myr move the disk's low-rigidity rates by > 1 in ln nu and are rejected (71 of 417 attempts
-    #: to 500 Myr); with 5 Myr 14 of 215, 4.0 s instead of 5.7 s, B/C within 0.1 % (measured 2026-11-27)
+    #: to 500 Myr); with 5 Myr 14 of 215, 3.6 s instead of 5.6 s, B/C at 1-100 GV within 0.5 % (2026-11-27)
     DT_MAX_MYR = 5.0
 
     def _new(self):

@@ -71,8 +71,8 @@ def test_too_short_a_window_has_no_labels():
 
 @pytest.mark.slow
 def test_new_damping_settles_above_10_gv_by_500_myr():
-    """new_damping at 500 Myr: B/C above ~10 GV no longer moves (0.3171 -> 0.3218 at 10 GV, 0.1300 -> 0.1300
-    at 100 GV from 500 to 1000 Myr, measured 2026-11-27), while below ~3 GV it still drifts."""
+    """new_damping at 500 Myr: the Sun's spectra above ~15 GV have settled (B/C(100 GV) 0.1300 at 0.5, 1 and
+    1.5 Gyr; B/C(10 GV) 0.3171 -> 0.3218 from 0.5 to 1 Gyr, measured 2026-11-27), below ~3 GV they drift."""
     import engine
     r = engine.solve(law="new_damping", t_max_myr=500.0)
     assert r.status == "not-converged"
