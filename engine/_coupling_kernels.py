@@ -14,6 +14,32 @@ _TINY = 1e-300
 
 
 @njit(cache=True)
+def other_pressure(N, skip, idx, w, cP, cE, P, E):
+    """P' and eps per ln R (n_z, n_c) of every species but ``skip`` at a carrier's balance rigidities, by linear
+    interpolation in ln R between each species' bins idx[s, c], idx[s, c] + 1 with weight w[s, c] (idx < 0:
+    outside the species' grid) [erg cm^-3]. cP = pv/(3 dlnR), cE = E_kin/dlnR per bin (n_s, n_E)."""
+    n_s, n_z, _ = N.shape
+    n_c = idx.shape[1]
+    for j in range(n_z):
+        for c in range(n_c):
+            P[j, c] = 0.0
+            E[j, c] = 0.0
+    for s in range(n_s):
+        if s == skip:
+            continue
+        for c in range(n_c):
+            i = idx[s, c]
+            if i < 0:
+                continue
+            wk = w[s, c]
+            for j in range(n_z):
+                lo = N[s, j, i]
+                hi = N[s, j, i + 1]
+                P[j, c] += (1.0 - wk) * (lo * cP[s, i]) + wk * (hi * cP[s, i + 1])
+                E[j, c] += (1.0 - wk) * (lo * cE[s, i]) + wk * (hi * cE[s, i + 1])
+
+
+@njit(cache=True)
 def _face_law(xl, xr, i, r, cP, cE, Pc_o, Ec_o, h_face,
               coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
               monotone, u_cap, geomw, mfp_free, l_reg, u_state,

@@ -38,10 +38,13 @@ class _Carrier:
         self.cE = prep.E_kin_erg[s] / prep.dlnR[s]
         lnRc = np.log(balance.R_waves)
         n_s = prep.problem.shape[0]
-        self.others = [k for k in range(n_s) if k != s]
-        self.idx = {}
-        for k in self.others:
-            self.idx[k] = _interp_index(np.log(prep.R[k]), lnRc)
+        self.idx = np.full((n_s, lnRc.size), -1, np.int64)
+        self.w = np.zeros((n_s, lnRc.size))
+        for k in range(n_s):
+            if k != s:
+                self.idx[k], self.w[k] = _interp_index(np.log(prep.R[k]), lnRc)
+        self.cP_all = prep.pv_erg / (3.0 * prep.dlnR)
+        self.cE_all = prep.E_kin_erg / prep.dlnR
         n_E = prep.grid.n_E
         self.bin_res = np.zeros(n_E)
         self.bin_its = np.zeros(n_E, np.int64)
@@ -55,17 +58,10 @@ class _Carrier:
     def other_pressure(self, prep, N):
         """Cell-centred P' and eps per ln R (n_z, n_cols) of every other species at this carrier's balance
         rigidities (linear interpolation in ln R of each species' bins) [erg cm^-3]."""
-        n_z = N.shape[1]
         n_c = self.balance.R_waves.size
-        P = np.zeros((n_z, n_c))
-        E = np.zeros((n_z, n_c))
-        for s in self.others:
-            i, w = self.idx[s]
-            ok = i >= 0
-            ii, wk = i[ok], w[ok]
-            for arr, c in ((P, prep.pv_erg[s] / (3.0 * prep.dlnR[s])), (E, prep.E_kin_erg[s] / prep.dlnR[s])):
-                v = N[s] * c[None, :]
-                arr[:, ok] += (1.0 - wk) * v[:, ii] + wk * v[:, ii + 1]
+        P = np.empty((N.shape[1], n_c))
+        E = np.empty((N.shape[1], n_c))
+        _ck.other_pressure(N, self.s, self.idx, self.w, self.cP_all, self.cE_all, P, E)
         return P, E
 
     def production(self, prep, N):
