@@ -79,9 +79,12 @@ def survey_status(run_dir) -> dict:
         lp = np.array([x if x is not None else -np.inf for x in t["log_prob"].to_pylist()])
         out["best_log_prob"] = float(lp.max())
         if "outcome" in t.column_names:
+            # engine outcomes of the evaluated points (proposals outside the prior and failures have none;
+            # they are counted above)
             oc = {}
             for o in t["outcome"].to_pylist():
-                oc[o] = oc.get(o, 0) + 1
+                if o is not None:
+                    oc[o] = oc.get(o, 0) + 1
             out["outcomes"] = oc
         if "chi2_dof" in t.column_names:
             c = np.array([np.nan if x is None else x for x in t["chi2_dof"].to_pylist()], float)

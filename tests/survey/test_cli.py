@@ -7,7 +7,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from survey.cli import app, parse_sets
+from survey.cli import app, parse_sets, survey_status
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -39,6 +39,9 @@ def test_run_status_resume_plot(tmp_path):
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["status", str(out)])
     assert r.exit_code == 0 and "16 / 16" in r.output and "split R-hat" in r.output
+    s = survey_status(out)     # outcomes, proposals outside the prior and failures partition the evaluations
+    assert None not in s["outcomes"]
+    assert sum(s["outcomes"].values()) + s["outside_prior"] + s["failures"] == s["evaluations"]
     cfg.write_text(TOML.replace("nwalkers = 8", "nwalkers = 10"))
     r = runner.invoke(app, ["resume", str(out), "--config", str(cfg), "--quiet"])
     assert r.exit_code == 2 and "sampler.nwalkers" in r.output
