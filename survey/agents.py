@@ -101,11 +101,16 @@ def _breakdown_scalars(bd) -> dict:
 
 
 def outcome_class(res) -> str:
-    """One label for a Result: its status, else the outcome bands joined (``steady``, ``bottleneck+steady``)."""
-    if getattr(res, "status", "steady") != "steady":
-        return str(res.status)
-    labels = sorted({b[2] for b in (getattr(res, "outcome", None) or [])})
-    return "+".join(labels) if labels else "steady"
+    """One label for a Result: the labels of its outcome bands joined (``steady``, ``bottleneck+steady``); a
+    run that is not steady as a whole says so first (``not-converged (bottleneck+steady)``: a live run whose
+    bands partly settled); a failed run is ``failed``."""
+    status = str(getattr(res, "status", "steady"))
+    labels = "+".join(sorted({b[2] for b in (getattr(res, "outcome", None) or [])}))
+    if status == "steady":
+        return labels or "steady"
+    if status == "failed" or not labels:
+        return status
+    return f"{status} ({labels})"
 
 
 def load_model(config, evaluate_fn=None):
