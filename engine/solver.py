@@ -10,8 +10,9 @@ from .errors import ConfigError, check_choice, check_range
 from .galaxy import as_galaxy_config, build_galaxy, Galaxy
 from .losses import adiabatic_rate
 from .grid import as_grid_config, build_grid
-from .laws import FLAG_BOTTLENECK, FLAG_FREE, law_class, make_law
+from .laws import law_class, make_law
 from .observables import intensity, observables_from_spectra
+from .outcome import outcome_bands, settling_of_window
 from .result import Result
 from .species import INJECTION_PARAMS, SPECIES, SPECIES_NAMES, kinematics
 from .transport import Evolution, SteadyStateCriterion, build_problem, _interp_index
@@ -218,7 +219,7 @@ class Coupling:
     ``steady`` when, between the two halves of the last ``avg_myr``, the time-averaged Sun spectra of every
     bin at that rigidity moved by less than ``band_tol`` (fraction) and ln nu at the Sun swung around its net
     drift by less than ``osc_amp``; ``oscillating`` when it swung by more; else ``not-converged`` (see
-    :func:`settling_labels`). Fields outside ``RANGES`` raise ConfigError naming the field.
+    :func:`engine.outcome.settling_labels`). Fields outside ``RANGES`` raise ConfigError naming the field.
     """
 
     newton_tol: float = 1e-6
@@ -377,7 +378,8 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
                     f"coupling did not converge")
     if not live:
         prep.update_scattering(N)
-    settling = _settling(prep, snaps, criterion, coupling) if live and status != "steady" else None
+    settling = (settling_of_window(prep, snaps, criterion.floor, coupling.band_tol, coupling.osc_amp)
+                if live and status != "steady" else None)
     return Evolution(N, status, message, t, n_steps, {k: np.asarray(v) for k, v in hist.items()}, snaps,
                      n_rejected, settling)
 
@@ -397,103 +399,6 @@ def _time_average(E_edges, E, snapshots):
         band[name] = (x.copy(), ys.min(axis=0), ys.max(axis=0))
     t0 = snapshots[0][0] - snapshots[0][1]
     return J, obs, band, (float(t0), float(snapshots[-1][0]))
-
-
-def settling_labels(t, dt, spectra, lnu_sun, bin_of_r, *, floor, tol, osc_amp):
-    """Which wave rigidities of a live run have settled over its last window (used by ``Result.outcome``).
-
-    Parameters
-    ----------
-    t, dt : (n,) end time and length of each step of the window [Myr]
-    spectra : (n, n_s, n_E) Sun-averaged CR densities after each step
-    lnu_sun : (n, n_R) ln(nu_s/beta) at the Sun after each step
-    bin_of_r : (n_s, n_R) int, for each species the spectral bin i with R_i <= R_wave < R_i+1 (-1 outside
-        its grid): a wave rigidity's drift is the largest of bins i and i+1 over the species
-    floor : bins below ``floor`` of their species' peak are ignored
-    tol : largest drift (fraction) of a settled bin between the two halves of the window
-    osc_amp : largest swing of ln nu around its net drift in a settled rigidity
-
-    The window is split at its middle time; a bin's drift is |<N>_2 - <N>_1| / <N>_2 with <.> the
-    dt-weighted means of the halves. ln nu's swing is (max - min over the window) - |last - first|, zero for
-    a monotone drift and the peak-to-peak amplitude of an oscillation about a constant. A rigidity is
-    ``steady`` when all its bins drift by less than ``tol`` and ln nu swings by less than ``osc_amp``,
-    ``oscillating`` when ln nu swings by more, else ``not-converged``. Returns a list of n_R labels, or None
-    when either half holds fewer than two steps.
-    """
-    t = np.asarray(t, float)
-    dt = np.asarray(dt, float)
-    spectra = np.asarray(spectra, float)
-    lnu = np.asarray(lnu_sun, float)
-    t_mid = 0.5 * ((t[0] - dt[0]) + t[-1]) if t.size else 0.0
-    halves = [t <= t_mid, t > t_mid]
-    if t.size < 4 or any(h.sum() < 2 for h in halves):
-        return None
-    means = [np.tensordot(dt[h], spectra[h], axes=(0, 0)) / dt[h].sum() for h in halves]
-    a, b = means
-    peak = b.max(axis=1, keepdims=True)
-    mask = b > floor * np.maximum(peak, 1e-300)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drift = np.where(mask, np.abs(b - a) / b, 0.0)
-    n_s, n_R = bin_of_r.shape
-    n_E = drift.shape[1]
-    drift_r = np.zeros(n_R)
-    for sp in range(n_s):
-        inside = bin_of_r[sp] >= 0
-        i = bin_of_r[sp][inside]
-        drift_r[inside] = np.maximum(drift_r[inside],
-                                     np.maximum(drift[sp, i], drift[sp, np.minimum(i + 1, n_E - 1)]))
-    swing = (lnu.max(axis=0) - lnu.min(axis=0)) - np.abs(lnu[-1] - lnu[0])
-    labels = []
-    for r in range(n_R):
-        if swing[r] > osc_amp:
-            labels.append("oscillating")
-        elif drift_r[r] < tol:
-            labels.append("steady")
-        else:
-            labels.append("not-converged")
-    return labels
-
-
-def _settling(prep, snaps, criterion, coupling):
-    """settling_labels of the snapshots (t, dt, N_sun, ln nu_sun) of a live run, or None."""
-    if len(snaps) < 4:
-        return None
-    return settling_labels([s[0] for s in snaps], [s[1] for s in snaps], [s[2] for s in snaps],
-                           [s[3] for s in snaps], prep.widx, floor=criterion.floor,
-                           tol=coupling.band_tol, osc_amp=coupling.osc_amp)
-
-
-def _outcome_bands(prep, status, settling=None):
-    """Label each wave rigidity at the Sun: free-streaming, bottleneck, steady, oscillating or not-converged
-    (physics spec Sec. 8 'multi-term balance' flags; bottleneck also when streaming beats diffusion over the
-    halo). A rigidity that is neither is ``steady`` if the run is; otherwise its label in ``settling`` (a live
-    run's :func:`settling_labels`), else ``not-converged``."""
-    g = prep.grid
-    j = prep.sun[0]
-    labels = []
-    R = g.R_waves
-    beta_p = R / np.sqrt(R ** 2 + 0.938 ** 2)
-    for r in range(R.size):
-        nu = beta_p[r] * prep.nuob[j, r]
-        D = prep.galaxy.geometry_factor * (beta_p[r] * C_LIGHT) ** 2 / (3 * nu)
-        D_cap = beta_p[r] * C_LIGHT * g.halo_height / 3
-        f = prep.flag[j, r]
-        if f == FLAG_FREE or D > 0.5 * D_cap:
-            lab = "free-streaming"
-        elif f == FLAG_BOTTLENECK or abs(prep.vst[j, r]) * g.halo_height > D:
-            lab = "bottleneck"
-        else:
-            lab = "steady" if status == "steady" else (settling[r] if settling else "not-converged")
-        labels.append(lab)
-    bands = []
-    lo = 0
-    edges = np.sqrt(R[1:] * R[:-1])
-    edges = np.concatenate([[R[0]], edges, [R[-1]]])
-    for r in range(1, R.size + 1):
-        if r == R.size or labels[r] != labels[lo]:
-            bands.append((float(edges[lo]), float(edges[r]), labels[lo]))
-            lo = r
-    return bands
 
 
 def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="normal", t_max_myr=10000.0,
@@ -559,6 +464,6 @@ def _make_result(prep, ev, law, wall):
     return Result(status=status, message=message, law=law, params=dict(prep.params), species=SPECIES_NAMES,
                   energy=energy, rigidity=rigidity, spectra=J, observables=obs, R_waves=R.copy(),
                   z_kpc=g.z_faces[1:] / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
-                  outcome=_outcome_bands(prep, status, ev.settling), history=ev.history, eps_cr_sun=eps_sun,
+                  outcome=outcome_bands(prep, status, ev.settling), history=ev.history, eps_cr_sun=eps_sun,
                   wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr,
                   time_band=band, time_window_myr=window, extra=extra)

@@ -258,5 +258,5 @@ class Evolution:
     #: steps rejected and retried with half the time step (live laws: a bin's implicit coupling did not converge)
     n_rejected: int = 0
     #: live run without a steady state: per wave rigidity "steady" / "oscillating" / "not-converged" over its
-    #: last window (solver.settling_labels), else None
+    #: last window (engine.outcome.settling_labels), else None
     settling: list | None = None

@@ -1,10 +1,10 @@
-"""Per-rigidity settling of a live run that has no global steady state (solver.settling_labels), on
+"""Per-rigidity settling of a live run that has no global steady state (engine.outcome.settling_labels), on
 synthetic windows whose answer is known, and on new_damping against its measured late-time drift."""
 
 import numpy as np
 import pytest
 
-from engine.solver import settling_labels
+from engine.outcome import settling_labels
 
 N_STEPS, N_S, N_E = 40, 2, 10
 #: wave rigidity r sits between spectral bins r and r+1 of species 0; species 1 covers only r >= 5
