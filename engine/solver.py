@@ -276,7 +276,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
     growth = 1.3 if live else 1.6
     if dt_max_myr is None:
         # a fixed law is linear and time independent: backward Euler may take long steps toward the steady state
-        dt_max_myr = prep.law.DT_MAX_MYR or (20.0 if live else 250.0)
+        dt_max_myr = prep.law.DT_MAX_MYR or (2.0 if live else 250.0)
     if max_steps is None:
         max_steps = 1200 if live else 4000
     dt = dt0_myr

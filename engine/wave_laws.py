@@ -94,6 +94,9 @@ class SCReference(WaveLaw):
 
     name = "sc_reference"
     PARAMS = {"log10_f_sc": LOG10_F_SC, "log10_alpha_t": LOG10_ALPHA_T, "xi_turb": XI_TURB}
+    #: 20 Myr steps are converged here: at 500 Myr, dt_max 20 / 5 / 1 Myr give B/C(1 GV) 0.1063 / 0.1063 /
+    #: 0.1064 and the Sun's p (0.1 GV), e- and e+ (0.05-1 GeV) within 0.3 % (measured 2026-11-27)
+    DT_MAX_MYR = 20.0
 
     def terms(self):
         p = self.params
@@ -108,6 +111,8 @@ class SCOnly(WaveLaw):
 
     name = "sc_only"
     PARAMS = {"log10_f_sc": LOG10_F_SC, "xi_turb": XI_TURB}
+    #: converged at 20 Myr: dt_max 20 vs 2 Myr at 500 Myr agree to 0.7 % (measured 2026-11-27)
+    DT_MAX_MYR = 20.0
 
     def terms(self):
         return self.standard_damping(), [SelfConfinement(A=10 ** self.params["log10_f_sc"])]
@@ -195,9 +200,10 @@ class NewDampingLaw(WaveLaw):
     name = "new_damping"
     PARAMS = dict(NEW_DAMPING_PARAMS)
     GRAD_LENGTH = 0.3
-    #: steps of 20 Myr move the disk's low-rigidity rates by > 1 in ln nu and are rejected (71 of 417 attempts
-    #: to 500 Myr); with 5 Myr 14 of 215, 3.6 s instead of 5.6 s, B/C at 1-100 GV within 0.5 % (2026-11-27)
-    DT_MAX_MYR = 5.0
+    #: at 500 Myr the time-averaged low-energy spectra converge only below ~1 Myr steps: against 0.5 Myr,
+    #: dt_max 5 / 2 / 1 Myr give p(0.1 GV) -19 / -3 / -0.7 % and e+(0.16 GeV) +32 / +18 / +2 % (B/C(10 GV) the
+    #: same to 0.1 %); larger steps drive a limit cycle of the 2-3 MV disk rates (measured 2026-11-27)
+    DT_MAX_MYR = 1.0
 
     def _new(self):
         p = self.params
@@ -214,8 +220,8 @@ class NewDampingPlusStandard(NewDampingLaw):
 
     name = "new_damping_plus_standard"
     PARAMS = dict(NEW_DAMPING_PARAMS, xi_turb=XI_TURB)
-    #: 20 Myr like the other laws: with 5 Myr it used its 1200-step budget by 5.5 Gyr (18.4 s) instead of
-    #: reaching 10 Gyr in 603 steps (10.4 s), measured 2026-11-27
+    #: the default 2 Myr: against 0.5 Myr at 500 Myr, dt_max 20 / 5 / 2 Myr give e+(1 GeV) -11 / +2.7 / +0.06 %
+    #: (measured 2026-11-27)
     DT_MAX_MYR = None
 
     def terms(self):
