@@ -105,7 +105,8 @@ class ImplicitCoupling:
 
     ``step(N, dt)`` advances the CR state; ``last_stats`` holds (Newton iterations, bins whose residual stayed
     above ``tol_accept``, largest final residual, bins accepted between ``tol`` and ``tol_accept``) of the step,
-    over both carriers. Newton aims at ``tol``; a bin that stalls (the law's regime switches make the residual
+    over both carriers and the positrons (swept after the electrons, every bin iterated: their streaming loss
+    is then implicit). Newton aims at ``tol``; a bin that stalls (the law's regime switches make the residual
     only piecewise smooth) is accepted up to ``tol_accept`` (relative to the largest term of its balance).
     A carrier bin whose pressure is below ``min_share`` of the total at its rigidity everywhere (electrons
     above a few GV, protons far below 0.1 GV) is not iterated: its own pressure hardly drives its waves.
@@ -125,6 +126,12 @@ class ImplicitCoupling:
         R_e = prep.R[SPECIES_NAMES.index("e-")]
         bal_e = WaveBalance(law.damping, law.driving, **law._balance_opts).bind(prep.galaxy, R_e)
         self.electrons = _Carrier(prep, "e-", bal_e, np.arange(R_e.size))
+        # positrons hardly drive waves, but their streaming loss depends on their own gradient: solved like the
+        # carriers (Newton on every bin, rates from the total pressure) it is implicit instead of lagged, which
+        # had them alternate by 3-10 % per step at 1-5 MeV in the disk under new_damping (docs/physics.md)
+        R_pos = prep.R[SPECIES_NAMES.index("e+")]
+        bal_pos = WaveBalance(law.damping, law.driving, **law._balance_opts).bind(prep.galaxy, R_pos)
+        self.positrons = _Carrier(prep, "e+", bal_pos, np.arange(R_pos.size))
         # wave nodes below the proton range hold only leptons: they take the electron carrier's rates
         # (interpolated in ln R between electron bins) instead of an explicit evaluation
         self._low = np.flatnonzero(lnRw < lnRp[0] - 1e-9)
@@ -148,9 +155,10 @@ class ImplicitCoupling:
         N_mix = N.copy()
         st = self.protons.sweep(prep, N, N, N_mix, dt, self.tol, self.maxit, self.min_share)
         st_e = self.electrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, self.min_share)
+        st_pos = self.positrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, 0.0)
         self.n_minor = int(st[3] + st_e[3])
-        res = np.concatenate([self.protons.bin_res, self.electrons.bin_res])
-        self.last_stats = np.array([st[0] + st_e[0], float((res > self.tol_accept).sum()), res.max(),
+        res = np.concatenate([self.protons.bin_res, self.electrons.bin_res, self.positrons.bin_res])
+        self.last_stats = np.array([st[0] + st_e[0] + st_pos[0], float((res > self.tol_accept).sum()), res.max(),
                                     float(((res > self.tol) & (res <= self.tol_accept)).sum())])
         # the law's inputs on every wave node from the new carriers; the rates of the protons' nodes from their
         # Newton solve, of the lepton-only nodes from the electrons', of the rest by an explicit evaluation
