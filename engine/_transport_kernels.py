@@ -60,8 +60,8 @@ def loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE, rho):
     neighbours (the new bin above, the old bin below; for the lowest bin the two new bins above it, so that
     its out-rate does not depend on its own old content, which made it alternate between steps; see
     :func:`loss_out_rate`); rho = E_edges[i+1]/E_edges[i]
-    (hoisted by the caller). The same slope as in :func:`implicit_sweep`, which keeps an inlined copy: calling
-    this per cell there made the linear step 45 % slower (1.7 -> 2.5 ms per step, empirical law).
+    (hoisted by the caller). Used by :func:`implicit_sweep` and the coupled sweep; with ``inline="always"``
+    the call costs nothing measurable (empirical law 0.104 s against 0.106 s with a hand-inlined copy).
     """
     n_E = lnE.size
     if i < n_E - 1:
@@ -153,31 +153,9 @@ def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_l
         s = order[oi]
         escape[s] = 0.0
         for i in range(n_E - 1, -1, -1):
-            # the slope of loss_out_factor, inlined by hand: called per cell it made this step 45 % slower
-            dE = E_edges[i + 1] - E_edges[i]
             rho = E_edges[i + 1] / E_edges[i]
             for j in range(n_z):
-                if i < n_E - 1:
-                    nhi = N_new[s, j, i + 1] / (E_edges[i + 2] - E_edges[i + 1])
-                    lhi = lnE[i + 1]
-                else:
-                    nhi = N_old[s, j, i] / dE
-                    lhi = lnE[i]
-                if i > 0:
-                    nlo = N_old[s, j, i - 1] / (E_edges[i] - E_edges[i - 1])
-                    llo = lnE[i - 1]
-                elif n_E > 2:       # lowest bin: the slope of the two new bins above it
-                    nlo = N_new[s, j, 1] / (E_edges[2] - E_edges[1])
-                    llo = lnE[1]
-                    nhi = N_new[s, j, 2] / (E_edges[3] - E_edges[2])
-                    lhi = lnE[2]
-                else:
-                    nlo = N_old[s, j, i] / dE
-                    llo = lnE[i]
-                if lhi == llo:
-                    r_out = b_lo[s, j, i] / (E_edges[i] * _powerlaw_J(0.0, rho))
-                else:
-                    r_out = loss_out_rate(nlo, nhi, llo, lhi, E_edges[i], rho, b_lo[s, j, i])
+                r_out = b_lo[s, j, i] * loss_out_factor(N_old, N_new, s, j, i, E_edges, lnE, rho)
                 b[j] = 1.0 / dt + lam[s, j, i] + r_out
                 a[j] = 0.0
                 c[j] = 0.0
