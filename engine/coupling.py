@@ -128,7 +128,9 @@ class ImplicitCoupling:
         self.electrons = _Carrier(prep, "e-", bal_e, np.arange(R_e.size))
         # positrons hardly drive waves, but their streaming loss depends on their own gradient: solved like the
         # carriers (Newton on every bin, rates from the total pressure) it is implicit instead of lagged, which
-        # had them alternate by 3-10 % per step at 1-5 MeV in the disk under new_damping (docs/physics.md)
+        # had them alternate by 3-10 % per step at 1-5 MeV in the disk under new_damping (docs/physics.md); the
+        # balance is bound separately from the electrons' (same rigidities) so its root-finder warm starts
+        # do not disturb theirs
         R_pos = prep.R[SPECIES_NAMES.index("e+")]
         bal_pos = WaveBalance(law.damping, law.driving, **law._balance_opts).bind(prep.galaxy, R_pos)
         self.positrons = _Carrier(prep, "e+", bal_pos, np.arange(R_pos.size))
