@@ -26,6 +26,8 @@ class Result:
     outcome : list of (R_lo_GV, R_hi_GV, label) at the Sun
     history : t_myr, E_cr_erg_cm2 (column CR energy, z >= 0), escape_flux (energy, erg cm^-2 s^-1), max_rel_change (per Myr)
     eps_cr_sun : CR kinetic energy density per ln R at the Sun on R_waves [eV cm^-3]
+    n_steps, t_end_myr : steps taken and the time reached [Myr]; t_max_myr : the time asked for [Myr] (a live run
+    that ends well before it, e.g. "stalled", is not a model prediction: survey.likelihood does not score it)
     """
 
     status: str
@@ -49,6 +51,7 @@ class Result:
     wall_time_s: float = 0.0
     n_steps: int = 0
     t_end_myr: float = 0.0
+    t_max_myr: float = float("inf")
     time_band: dict = field(default_factory=dict)
     time_window_myr: tuple = ()
     extra: dict = field(default_factory=dict)
@@ -71,7 +74,7 @@ class Result:
         """Flat dict of scalars and float lists for one Arrow row (see docs/interfaces.md)."""
         rec = {"status": self.status, "law": self.law, "message": self.message,
                "wall_time_s": float(self.wall_time_s), "n_steps": int(self.n_steps),
-               "t_end_myr": float(self.t_end_myr)}
+               "t_end_myr": float(self.t_end_myr), "t_max_myr": float(self.t_max_myr)}
         for k, v in self.params.items():
             rec[f"param.{k}"] = float(v)
         for k, (x, y) in self.observables.items():

@@ -235,6 +235,8 @@ class Coupling:
     stop_window: int = 50
     avg_myr: float = 100.0
     band_tol: float = 0.01
+    min_evolve_myr: float = 100.0
+    stall_after_steps: int = 300
 
     #: allowed ranges of the fields (name -> (lo, hi, unit)); integers are checked to be integers
     RANGES = {"newton_tol": (1e-12, 1e-2, ""), "newton_tol_accept": (1e-12, 1.0, ""),
@@ -242,7 +244,8 @@ class Coupling:
               "newton_maxit": (1, 1000, ""), "dt_min_myr": (1e-8, 1e3, "Myr"), "osc_dlnu": (0.0, 100.0, "ln nu"),
               "osc_amp": (0.0, 100.0, "ln nu"), "osc_window": (2, 10000, "steps"),
               "stop_after_myr": (0.0, 1e6, "Myr"), "stop_window": (1, 100000, "steps"),
-              "avg_myr": (0.0, 1e6, "Myr"), "band_tol": (1e-8, 1.0, "")}
+              "avg_myr": (0.0, 1e6, "Myr"), "band_tol": (1e-8, 1.0, ""),
+              "min_evolve_myr": (0.0, 1e6, "Myr"), "stall_after_steps": (100, 100000, "steps")}
 
     def __post_init__(self):
         for name, (lo, hi, unit) in self.RANGES.items():
@@ -365,6 +368,13 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
             if min(hist["reversal"][-coupling.stop_window:]) > coupling.osc_amp:
                 message = f"stopped at t = {t:.0f} Myr"
                 break
+        if live and n_steps >= coupling.stall_after_steps and n_steps % 25 == 0:
+            target = min(coupling.min_evolve_myr, t_max_myr)
+            pace = float(np.diff(hist["t_myr"][-101:]).max())
+            if t + (max_steps - n_steps) * pace < target:
+                message = (f"stalled at t = {t:.3g} Myr: after {n_steps} steps its largest step of the last 100 is "
+                           f"{pace:.2g} Myr, too short to reach {target:g} Myr within the {max_steps}-step budget")
+                break
         if not live or dlnu_max < coupling.dlnu_grow:
             dt = min(dt * growth, dt_max_myr)
     if n_steps >= max_steps and status != "steady":
@@ -435,10 +445,10 @@ def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="norm
     criterion = criterion or SteadyStateCriterion()
     N0 = initial_state(initial, prep.problem, prep.grid, prep.galaxy)
     ev = _evolve(prep, N0, t_max_myr, criterion)
-    return _make_result(prep, ev, law, time.perf_counter() - t0)
+    return _make_result(prep, ev, law, time.perf_counter() - t0, t_max_myr)
 
 
-def _make_result(prep, ev, law, wall):
+def _make_result(prep, ev, law, wall, t_max_myr=float("inf")):
     g = prep.grid
     N_sun = prep.sun_average(ev.N)
     J = intensity(N_sun, g.E_edges)
@@ -465,5 +475,5 @@ def _make_result(prep, ev, law, wall):
                   energy=energy, rigidity=rigidity, spectra=J, observables=obs, R_waves=R.copy(),
                   z_kpc=g.z_faces[1:] / KPC_CM, nu_s=nu_s, kappa=kappa, v_st=prep.vst.copy(), flags=prep.flag.copy(),
                   outcome=outcome_bands(prep, status, ev.settling), history=ev.history, eps_cr_sun=eps_sun,
-                  wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr,
+                  wall_time_s=wall, n_steps=ev.n_steps, t_end_myr=ev.t_myr, t_max_myr=float(t_max_myr),
                   time_band=band, time_window_myr=window, extra=extra)

@@ -87,6 +87,9 @@ class LikelihoodConfig:
     not_converged : ``"score"`` (score normally, flag, subtract ``not_converged_penalty``) or ``"reject"``
         (-inf).
     not_converged_penalty : >= 0, subtracted from ln L of a not-converged result when scoring.
+    min_t_myr : a not-converged result that ended before min(min_t_myr, its t_max) [Myr] is not scored (ln L =
+        -inf, with the reason): a live run that stalled or ran out of steps that early still shows its initial
+        state, not the model (default 100 Myr, about the time the empirical law takes to converge, H22 Sec. 5).
     allow_validation_only : permit datasets flagged ``validation_only`` (preliminary data).
     """
 
@@ -99,6 +102,7 @@ class LikelihoodConfig:
     groups: dict = field(default_factory=dict)
     not_converged: str = "score"
     not_converged_penalty: float = 0.0
+    min_t_myr: float = 100.0
     allow_validation_only: bool = False
 
     def __post_init__(self):
@@ -119,6 +123,7 @@ class LikelihoodConfig:
         check_choice("likelihood.modulation", self.modulation, ("force-field", "cut"))
         check_choice("likelihood.not_converged", self.not_converged, ("score", "reject"))
         check_range("likelihood.not_converged_penalty", self.not_converged_penalty, 0.0, 1e300)
+        check_range("likelihood.min_t_myr", self.min_t_myr, 0.0, 1e5, "Myr")
         r_min = {}
         for n, v in dict(self.r_min_GV).items():
             _check_dataset("likelihood.r_min_GV", n)
@@ -346,6 +351,14 @@ def _evaluate(result, datasets, nuisance, config):
     if status == "not-converged" and cfg.not_converged == "reject":
         out["total"] = _failed_total(status, "result.status = 'not-converged' and not_converged = 'reject'")
         return out
+    t_end = getattr(result, "t_end_myr", None)
+    if status == "not-converged" and t_end is not None:
+        t_need = min(cfg.min_t_myr, float(getattr(result, "t_max_myr", math.inf)))
+        if float(t_end) < t_need * (1 - 1e-9):
+            out["total"] = _failed_total(status, (
+                f"result ended at t = {float(t_end):.3g} Myr, before min(likelihood.min_t_myr, t_max) = {t_need:g} "
+                f"Myr: its spectra still reflect the initial state ({getattr(result, 'message', '')})"))
+            return out
 
     obs_cache = {}
 

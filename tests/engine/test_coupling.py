@@ -6,6 +6,8 @@ law and transport (the law evaluated on the new protons gives back the rates tha
 self-confinement run converges in the time step.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -183,6 +185,23 @@ def test_live_self_confinement_converges_in_the_time_step():
     assert np.max(np.abs(n1[sel] / n2[sel] - 1)) < 0.03
 
 
+def test_a_stalled_live_run_stops_early_and_is_not_scored():
+    """new_damping with A_Gamma = 1 (H22's order of magnitude; this galaxy's calibrated value is 1e3) over-confines
+    and its wave field flickers at MV rigidities in the disk, so it advances ~1e-3 Myr per step (1.4 Myr in the
+    full 1200-step budget on the default grid, measured 2026-11-27; the 16-cell grid reaches 104 Myr). It is
+    stopped after 300 steps, not run to the budget, and the survey likelihood does not score its spectra, which
+    are still the initial state's."""
+    from survey import likelihood as L
+    res = S.solve({"log10_A_gamma": 0.0}, law="new_damping", t_max_myr=10000.0)   # default grid
+    assert res.status == "not-converged" and res.message.startswith("stalled"), res.message
+    assert res.t_max_myr == 10000.0 and res.t_end_myr < 100.0
+    assert S.Coupling().stall_after_steps <= res.n_steps <= S.Coupling().stall_after_steps + 25
+    t = res.history["t_myr"]
+    assert t[-1] + (1200 - res.n_steps) * np.diff(t[-101:]).max() < 100.0
+    assert L.loglike(res) == -math.inf
+    assert "before min(likelihood.min_t_myr, t_max)" in L.breakdown(res)["total"]["reason"]
+
+
 @pytest.mark.parametrize("field, value, words", [
     ("newton_tol", 0.0, "coupling.newton_tol = 0.0 is out of range"),
     ("newton_maxit", 2.5, "must be an integer"),
@@ -190,6 +209,8 @@ def test_live_self_confinement_converges_in_the_time_step():
     ("osc_window", 1, "coupling.osc_window = 1 is out of range"),
     ("newton_tol_accept", 1e-8, "must be >= coupling.newton_tol"),
     ("band_tol", 0.0, "coupling.band_tol = 0.0 is out of range"),
+    ("stall_after_steps", 10, "coupling.stall_after_steps = 10 is out of range"),
+    ("min_evolve_myr", -1.0, "coupling.min_evolve_myr = -1.0 is out of range"),
 ])
 def test_coupling_rejects_nonsense_naming_the_field(field, value, words):
     from engine.errors import ConfigError

@@ -186,6 +186,29 @@ def test_failed_and_not_converged_status():
     assert L.loglike(nc, config={"not_converged": "reject"}) == -math.inf
 
 
+def test_a_run_that_ended_before_min_t_is_not_scored():
+    """A not-converged run that stopped (stalled, or out of steps) before min(min_t_myr, t_max) still shows its
+    initial state: -inf with the reason. A run that reached its own shorter t_max, or 100 Myr, is scored."""
+    good = L.loglike(FakeResult(matched(factor={"B/C": 1.2})))
+
+    def nc(t_end, t_max):
+        r = FakeResult(matched(factor={"B/C": 1.2}), status="not-converged", message="stalled at t = 1.4 Myr")
+        r.t_end_myr, r.t_max_myr = t_end, t_max
+        return r
+
+    early = nc(1.4, 10000.0)
+    assert L.loglike(early) == -math.inf
+    reason = L.breakdown(early)["total"]["reason"]
+    assert "t = 1.4 Myr" in reason and "min_t_myr" in reason and "stalled" in reason
+    assert L.loglike(nc(99.0, 10000.0)) == -math.inf
+    assert L.loglike(nc(100.0, 10000.0)) == pytest.approx(good)     # reached min_t_myr
+    assert L.loglike(nc(20.0, 20.0)) == pytest.approx(good)         # reached the t_max it was asked for
+    assert L.loglike(nc(20.0, 10000.0), config={"min_t_myr": 10.0}) == pytest.approx(good)
+    steady = FakeResult(matched(factor={"B/C": 1.2}))
+    steady.t_end_myr, steady.t_max_myr = 5.0, 10000.0                # steady early: a real steady state
+    assert L.loglike(steady) == pytest.approx(good)
+
+
 # --- modulation: which data see which model ---
 
 def test_toa_data_see_the_modulated_model_voyager_the_lis():
@@ -286,6 +309,7 @@ def test_unknown_dataset_lists_valid_names():
     ({"n_ref": 0.0}, "likelihood.n_ref"),
     ({"modulation": "forcefield"}, "likelihood.modulation"),
     ({"not_converged": "ignore"}, "likelihood.not_converged"),
+    ({"min_t_myr": -1.0}, "likelihood.min_t_myr"),
     ({"smod": 0.2}, "Did you mean 's_mod'"),
     ({"datasets": ("AMS-02 10Be/9Be (preliminary)",)}, "validation-only"),
 ])
