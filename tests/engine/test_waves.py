@@ -12,7 +12,7 @@ from engine.damping import (CascadeK41, CascadeKraichnan, Dust, IonNeutral, NewD
                             TurbulentGS95)
 from engine.driving import ExtrinsicGS95, ExtrinsicIsotropic, NewSource, SelfConfinement
 from engine.errors import ConfigError
-from engine.units import C_LIGHT, KPC_CM, PC_CM
+from engine.units import C_LIGHT, KPC_CM, M_P_G, PC_CM
 from engine.waves import (RG_CM_PER_GV_G, WaveBalance, alfven_speed_eff, gyroradius_cm, nu_over_beta,
                           psi_in_tilde)
 
@@ -330,3 +330,42 @@ def test_collapse_index_q():
         a = wb.solve_arrays(eps, g)[0]
         b = wb.solve_arrays(10 * eps, 10 * g)[0]
         assert np.log10(b / a) == pytest.approx(q * np.ones_like(a), abs=1e-8)
+
+
+# ----------------------------------------------------------------------------- App. A: the SC flux law
+
+STATVOLT_PER_GV = 1e9 / 299.792458
+
+
+@pytest.mark.parametrize("case", ["turbulent, ionised", "ion-neutral, f_ion = 0.1"])
+def test_self_confinement_with_linear_damping_fixes_the_diffusive_flux(case):
+    """H22 App. A (physics spec Sec. 8, 'Solution collapse'): with S_sc ~ |grad P'| and linear damping the
+    diffusive flux of e' is F' = kappa grad e' = (16/3pi) c e_B r_g Gamma_lin / v_A,eff
+    = (4c/3pi^3/2) R rho_ion^1/2 Gamma_lin, whatever e' and its gradient: so no diffusive steady state exists
+    unless the flux the sources demand equals it. In this engine's tangled-field column D_zz = kappa/3 (the
+    geometry factor) and S_sc uses |grad P'|/2, so F'_z = 2 * (1/3) * that (relativistic CRs, e' = 3 P')."""
+    if case.startswith("turbulent"):
+        ism, damping = ism_cell(n=0.2, f_ion=1.0), [TurbulentGS95()]
+    else:
+        ism, damping = ism_cell(n=0.5, f_ion=0.1), [IonNeutral()]
+    wb = balance(damping, [SelfConfinement()], ism=ism)
+    geom = 1.0 / 3.0                                   # SimpleNamespace galaxy: the default geometry factor
+    fluxes = []
+    r_g = RG_CM_PER_GV_G * R_FIT / 5e-6
+    x_floor = 16 / (9 * math.pi) * r_g / (wb.mfp_floor_kpc * KPC_CM)     # e_A/e_B at the 1 Mpc floor
+    for e0, l_grad in ((0.5, 3.0), (0.5, 0.3), (0.5, 0.03), (5e-3, 0.03), (50.0, 0.3)):
+        eps, g = cr_state(0.7, e0=e0, l_grad_kpc=l_grad)
+        nuob, _vst, x, flag = wb.solve_arrays(eps, g)
+        assert np.all(flag != laws.FLAG_NOROOT) and np.all((x > 10 * x_floor) & (x < 0.1)), (x, flag)
+        kappa = C_LIGHT ** 2 / (3 * nuob[0])           # beta = 1
+        fluxes.append(geom * kappa * 3 * np.abs(g[0]))  # F'_z = D_zz |de'/dz|, e' = 3 P'
+    gam = next(iter(wb.term_rates(x, eps, g).values()))[0, 0]           # Gamma_lin [s^-1]
+    e_B = (5e-6) ** 2 / (8 * math.pi)
+    vae = wb._vae[0, 0]                                # v_A,eff of Eq. 5 (tested above) [cm/s]
+    closed = 2 * geom * 16 / (3 * math.pi) * C_LIGHT * e_B * r_g * gam / vae
+    for f in fluxes:
+        assert f == pytest.approx(closed, rel=1e-6)
+    if case.startswith("turbulent"):      # the spec's second form, rho_ion = rho = 1.4 m_p n
+        rho = 1.4 * M_P_G * 0.2
+        form2 = 4 * C_LIGHT / (3 * math.pi ** 1.5) * R_FIT * STATVOLT_PER_GV * math.sqrt(rho) * gam
+        assert fluxes[0] == pytest.approx(2 * geom * form2, rel=2e-3)
