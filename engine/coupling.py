@@ -83,15 +83,17 @@ class _Carrier:
                 np.add.at(src, (slice(None), tb[up] + 1), ((1.0 - w) * q[:, ok])[:, up])
         return src
 
-    def sweep(self, prep, N_old, N_src, N_out, dt, tol, maxit, min_share=0.05):
-        """Newton sweep of this species from N_old; other species' pressure from N_src; writes N_out[s]."""
+    def sweep(self, prep, N_old, N_src, N_out, dt, tol, maxit, min_share=0.05, Q=None):
+        """Newton sweep of this species from N_old; other species' pressure from N_src; writes N_out[s].
+        ``Q`` (n_s, n_z, n_E): the sources [cm^-3 s^-1], default the problem's injection."""
         pr, g, wb, s = prep.problem, prep.grid, self.balance, self.s
         Pc_o, Ec_o = self.other_pressure(prep, N_src)
         stats = np.zeros(4)
         _ck.coupled_species_sweep(N_old, N_out, dt, s, self.node, self.cP, self.cE, Pc_o, Ec_o,
                                   g.dz, g.h_face, prep.galaxy.u_wind, prep.beta[s], prep.v[s],
                                   prep.galaxy.geometry_factor, prep.D_cap[s], pr.lam, pr.b_static, prep.adiab,
-                                  prep.a3, g.E_edges, pr.Q, self.production(prep, N_src), pr.D_face, pr.V_face,
+                                  prep.a3, g.E_edges, pr.Q if Q is None else Q, self.production(prep, N_src),
+                                  pr.D_face, pr.V_face,
                                   wb._coef, wb._g_bexp, wb._g_crkind, wb._g_crexp, wb._g_dir, wb._g_sign, wb._fV,
                                   wb._nuob_unit, wb._u_floor, wb._vae, wb._e_B, wb._monotone, wb._u_cap,
                                   wb._geom, wb._mfp_free, wb._l_reg, wb._u_state,
@@ -155,9 +157,13 @@ class ImplicitCoupling:
         pr = prep.problem
         _k.spectral_factor(N, pr.x_edges, prep.a3)          # alpha/3 of the step's start (lagged)
         N_mix = N.copy()
-        st = self.protons.sweep(prep, N, N, N_mix, dt, self.tol, self.maxit, self.min_share)
-        st_e = self.electrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, self.min_share)
-        st_pos = self.positrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, 0.0)
+        # the momentum-space rate of the step's start (with the last step's K) as a source, as in the balanced
+        # splitting of TransportProblem.step, so that the carriers' Newton states include reacceleration
+        r_old = pr.reacceleration_rate(N)
+        Q = pr.Q if r_old is None else pr.Q + r_old
+        st = self.protons.sweep(prep, N, N, N_mix, dt, self.tol, self.maxit, self.min_share, Q)
+        st_e = self.electrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, self.min_share, Q)
+        st_pos = self.positrons.sweep(prep, N, N_mix, N_mix, dt, self.tol, self.maxit, 0.0, Q)
         self.n_minor = int(st[3] + st_e[3])
         res = np.concatenate([self.protons.bin_res, self.electrons.bin_res, self.positrons.bin_res])
         self.last_stats = np.array([st[0] + st_e[0] + st_pos[0], float((res > self.tol_accept).sum()), res.max(),

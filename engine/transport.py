@@ -91,15 +91,33 @@ class TransportProblem:
     def shape(self):
         return self.lam.shape
 
+    def reacceleration_rate(self, N):
+        """dN/dt [cm^-3 s^-1 per bin] of diffusive reacceleration and adiabatic gains (the momentum-space
+        operator, physics spec Eq. 10) at N with the current K_reacc and gain; None if they vanish."""
+        if not (self.K_reacc.any() or self.gain.any()):
+            return None
+        out = np.empty_like(N)
+        _k.momentum_diffusion_rate(N, self.K_reacc, self.gain, self.x_edges, out)
+        return out
+
     def step(self, N, dt, reacceleration=True):
-        """Advance N (n_s, n_z, n_E) [cm^-3] by dt [s]; returns (N_new, escaping energy flux [GeV cm^-2 s^-1])."""
+        """Advance N (n_s, n_z, n_E) [cm^-3] by dt [s]; returns (N_new, escaping energy flux [GeV cm^-2 s^-1]).
+
+        Balanced splitting (Speth et al. 2013): the (z, E) sweep (transport, losses, sources) carries the
+        momentum-space rate B N of the step's start as a source, and the backward-Euler momentum step solves
+        (1 - dt B) N_new = N' - dt B N. A steady state of the step is then one of the full operator for any dt
+        (plain Lie splitting biases it by O(dt): new_damping's p(0.1 GV) by -23 % with 5 Myr steps)."""
         N_new = np.empty_like(N)
         Q = self.Q
+        r_old = self.reacceleration_rate(N) if reacceleration else None
+        if r_old is not None:
+            Q = Q + r_old
         e_esc = _k.implicit_sweep(N, N_new, dt, self.order, self.dz, self.h_face, self.D_face, self.V_face,
                                   self.lam, self.b_lo, self.E_edges, Q, self.sec_parent, self.sec_child,
                                   self.sec_rate, self.prod_parent, self.prod_child, self.prod_rate,
                                   self.prod_bin, self.prod_w, self.E_kin_tot, self.escape)
-        if reacceleration:
+        if r_old is not None:
+            N_new -= dt * r_old
             _k.momentum_diffusion_step(N_new, dt, self.K_reacc, self.gain, self.x_edges)
         return N_new, e_esc
 

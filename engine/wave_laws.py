@@ -200,10 +200,10 @@ class NewDampingLaw(WaveLaw):
     name = "new_damping"
     PARAMS = dict(NEW_DAMPING_PARAMS)
     GRAD_LENGTH = 0.3
-    #: at 500 Myr the time-averaged low-energy spectra converge only below ~1 Myr steps: against 0.5 Myr,
-    #: dt_max 5 / 2 / 1 Myr give p(0.1 GV) -19 / -3 / -0.7 % and e+(0.16 GeV) +32 / +18 / +2 % (B/C(10 GV) the
-    #: same to 0.1 %); larger steps drive a limit cycle of the 2-3 MV disk rates (measured 2026-11-27)
-    DT_MAX_MYR = 1.0
+    #: the default 10 Myr: at 500 Myr, dt_max 20 / 10 / 5 Myr against 1 Myr give the Sun's spectra within
+    #: 0.7 / 0.3 / 0.2 % (measured 2026-11-27 with the balanced splitting of reacceleration; with the former
+    #: Lie splitting 5 Myr steps had p(0.1 GV) -23 % and e+(0.16 GeV) +30 %)
+    DT_MAX_MYR = None
 
     def _new(self):
         p = self.params
@@ -220,8 +220,8 @@ class NewDampingPlusStandard(NewDampingLaw):
 
     name = "new_damping_plus_standard"
     PARAMS = dict(NEW_DAMPING_PARAMS, xi_turb=XI_TURB)
-    #: the default 2 Myr: against 0.5 Myr at 500 Myr, dt_max 20 / 5 / 2 Myr give e+(1 GeV) -11 / +2.7 / +0.06 %
-    #: (measured 2026-11-27)
+    #: the default 10 Myr: at 500 Myr, dt_max 20 / 5 Myr against 1 Myr give the Sun's spectra within 0.3 %
+    #: (measured 2026-11-27, balanced splitting)
     DT_MAX_MYR = None
 
     def terms(self):
