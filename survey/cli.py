@@ -148,6 +148,8 @@ def run_model(law: str = "empirical", params: dict | None = None, out=None, plot
         from survey import likelihood
 
         summ["loglike"] = likelihood.loglike(res, nuisance={"phi_AMS02": phi_GV})
+        if not math.isfinite(summ["loglike"]):
+            summ["loglike_reason"] = likelihood.breakdown(res, nuisance={"phi_AMS02": phi_GV})["total"]["reason"]
     except Exception as e:
         summ["loglike_error"] = f"{type(e).__name__}: {e}"
     if out is not None:
@@ -321,7 +323,8 @@ def model(law: str = typer.Option("empirical", "--law", help="engine law preset"
     console.print("message: " + (s["message"] or "-"))
     console.print("outcome bands: " + ", ".join(f"{lo:.3g}-{hi:.3g} GV {lab}" for lo, hi, lab in s["outcome"]))
     if "loglike" in s:
-        console.print(f"ln L (default datasets, phi={phi} GV): {s['loglike']:.4g}")
+        why = f" ({s['loglike_reason'].split(': its spectra')[0]})" if s.get("loglike_reason") else ""
+        console.print(f"ln L (default datasets, phi={phi} GV): {s['loglike']:.4g}{why}")
     console.print("params: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in s["params"].items()))
     for f in s.get("files", []):

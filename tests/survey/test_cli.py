@@ -74,6 +74,22 @@ def test_model_command_writes_parquet_and_png(tmp_path):
     assert r.exit_code == 2 and "delat" in r.output
 
 
+def test_model_command_says_why_a_stalled_run_is_not_scored(monkeypatch):
+    engine = pytest.importorskip("engine")
+    real = engine.solve
+
+    def stalled(*a, **kw):     # a real Result, relabelled as a live run the engine stopped at 2 Myr
+        res = real({}, law="empirical", grid={"n_z": 24, "bins_per_decade": 4})
+        res.status, res.t_end_myr, res.t_max_myr = "not-converged", 2.0, 10000.0
+        res.message = "stalled at t = 2 Myr: after 300 steps ..."
+        return res
+    monkeypatch.setattr(engine, "solve", stalled)
+    r = runner.invoke(app, ["model", "--law", "new_damping"])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "ln L (default datasets, phi=0.6 GV): -inf (result ended at t = 2 Myr" in out, out
+
+
 def test_parse_sets():
     assert parse_sets(["a=1e-9", "b = 2", "c=x"]) == {"a": 1e-9, "b": 2, "c": "x"}
     assert isinstance(parse_sets(["n=24"])["n"], int)
