@@ -57,8 +57,8 @@ class ScatteringLaw:
     #: multiplies the diffusive-reacceleration rate (v_A,eff^2 - vbar_A^2)/(9 kappa) [physics spec Eq. 10]
     reacceleration = 1.0
     #: largest time step [Myr] of engine.solve for this law; None: 10 for CR-dependent laws (with the balanced
-    #: splitting of reacceleration their spectra at 500 Myr agree with 1 Myr steps to <= 0.4 %, except e+- at
-    #: 1 GeV under new_external, ~1 %: docs/physics.md, "Coupling to the transport"), 250 otherwise
+    #: splitting of reacceleration their spectra at 500 Myr agree with 1 Myr steps to <= 1.5 %: docs/physics.md,
+    #: "Coupling to the transport"), 250 otherwise (40 with reacceleration: engine.solver._evolve)
     DT_MAX_MYR = None
 
     def __init__(self, params=None):

@@ -201,8 +201,8 @@ class NewDampingLaw(WaveLaw):
     PARAMS = dict(NEW_DAMPING_PARAMS)
     GRAD_LENGTH = 0.3
     #: the default 10 Myr: at 500 Myr, dt_max 20 / 10 / 5 Myr against 1 Myr give the Sun's spectra within
-    #: 0.7 / 0.3 / 0.2 % (measured 2026-11-27 with the balanced splitting of reacceleration; with the former
-    #: Lie splitting 5 Myr steps had p(0.1 GV) -23 % and e+(0.16 GeV) +30 %)
+    #: 2.3 / 0.9 / 0.3 % (e+ at 0.16 GeV; measured 2026-11-27 with the balanced splitting of reacceleration;
+    #: with the former Lie splitting 5 Myr steps had p(0.1 GV) -23 % and e+(0.16 GeV) +30 %)
     DT_MAX_MYR = None
 
     def _new(self):
