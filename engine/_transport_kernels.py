@@ -197,6 +197,23 @@ def implicit_sweep(N_old, N_new, dt, order, dz, h_face, D_face, V_face, lam, b_l
     return e_escape
 
 
+@njit(cache=True, inline="always")
+def _ln_p_cells(x_edges, s, dx, xc):
+    """Widths dx and centres xc of species s's bins in x = ln p (from its bin edges x_edges[s])."""
+    for i in range(dx.size):
+        dx[i] = x_edges[s, i + 1] - x_edges[s, i]
+        xc[i] = 0.5 * (x_edges[s, i + 1] + x_edges[s, i])
+
+
+@njit(cache=True, inline="always")
+def _momentum_face(K, gain, s, j, i, dx, xc):
+    """Coefficients (a_i, c_i) of N_i and N_i+1 in the momentum-space flux through face i+1/2 (numbers per bin,
+    N_i = n_i dx_i): Phi = -Kf (n_i+1 - n_i)/h + 3 Kf (n_i + n_i+1)/2 + gain_i n_i (gain upwind from below)."""
+    Kf = 0.5 * (K[s, j, i] + K[s, j, i + 1])
+    h = xc[i + 1] - xc[i]
+    return (Kf / h + 1.5 * Kf + gain[s, j, i]) / dx[i], (-Kf / h + 1.5 * Kf) / dx[i + 1]
+
+
 @njit(cache=True)
 def momentum_diffusion_step(N, dt, K, gain, x_edges):
     """Backward-Euler step of diffusive reacceleration and adiabatic gains in x = ln p, per species and cell
@@ -215,9 +232,7 @@ def momentum_diffusion_step(N, dt, K, gain, x_edges):
     dx = np.empty(n_E)
     xc = np.empty(n_E)
     for s in range(n_s):
-        for i in range(n_E):
-            dx[i] = x_edges[s, i + 1] - x_edges[s, i]
-            xc[i] = 0.5 * (x_edges[s, i + 1] + x_edges[s, i])
+        _ln_p_cells(x_edges, s, dx, xc)
         for j in range(n_z):
             active = False
             for i in range(n_E):
@@ -231,13 +246,9 @@ def momentum_diffusion_step(N, dt, K, gain, x_edges):
                 b[i] = 1.0 / dt
                 c[i] = 0.0
                 d[i] = N[s, j, i] / dt
-            # flux through face i+1/2 written in terms of N_i = n_i dx_i
+            # flux through face i+1/2: Phi = ai N_i + ci N_i+1
             for i in range(n_E - 1):
-                Kf = 0.5 * (K[s, j, i] + K[s, j, i + 1])
-                h = xc[i + 1] - xc[i]
-                # Phi = -Kf (n_{i+1} - n_i)/h + 3 Kf (n_i + n_{i+1})/2 + gain_i n_i (upwind from below)
-                ci = (-Kf / h + 1.5 * Kf) / dx[i + 1]           # coefficient of N_{i+1} in Phi
-                ai = (Kf / h + 1.5 * Kf + gain[s, j, i]) / dx[i]  # coefficient of N_i in Phi
+                ai, ci = _momentum_face(K, gain, s, j, i, dx, xc)
                 # dN_i/dt -= Phi ; dN_{i+1}/dt += Phi  (implicit: move to the left-hand side)
                 b[i] += ai
                 c[i] += ci
@@ -261,19 +272,13 @@ def momentum_diffusion_rate(N, K, gain, x_edges, out):
     dx = np.empty(n_E)
     xc = np.empty(n_E)
     for s in range(n_s):
-        for i in range(n_E):
-            dx[i] = x_edges[s, i + 1] - x_edges[s, i]
-            xc[i] = 0.5 * (x_edges[s, i + 1] + x_edges[s, i])
+        _ln_p_cells(x_edges, s, dx, xc)
         for j in range(n_z):
             for i in range(n_E):
                 out[s, j, i] = 0.0
             for i in range(n_E - 1):
-                Kf = 0.5 * (K[s, j, i] + K[s, j, i + 1])
-                if Kf == 0.0 and gain[s, j, i] == 0.0:
-                    continue
-                h = xc[i + 1] - xc[i]
-                phi = ((Kf / h + 1.5 * Kf + gain[s, j, i]) / dx[i] * N[s, j, i]
-                       + (-Kf / h + 1.5 * Kf) / dx[i + 1] * N[s, j, i + 1])
+                ai, ci = _momentum_face(K, gain, s, j, i, dx, xc)
+                phi = ai * N[s, j, i] + ci * N[s, j, i + 1]
                 out[s, j, i] -= phi
                 out[s, j, i + 1] += phi
 
