@@ -120,12 +120,12 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
         "bottlenecked or free streaming at 1-100 GV. Same root as sc_reference: the engine's converged "
         "self-confinement balance does not collapse in a start-dependent way"),
     "new_linear": (
-        "H22 Fig. 6: fits all data. Measured: B/C slope over 10-200 GV = +0.24 (expected -0.7..-0.3), "
-        "B/C(10) = 0.84x data, chi2/dof = 4.1e3; step budget at 930 Myr. Psi_0 = 1e-12 s^-1 saturated by NLL "
+        "H22 Fig. 6: fits all data. Measured: B/C slope over 10-200 GV = +0.25 (expected -0.7..-0.3), "
+        "B/C(10) = 0.79x data, chi2/dof = 5.1e3; stopped as oscillating at 1.0 Gyr. Psi_0 = 1e-12 s^-1 saturated by NLL "
         "scatters ~300x the empirical rate (docs/physics.md)"),
     "new_external": (
         "H22 Fig. 7: fits all diagnostics. Measured: B/C slope over 10-200 GV = +0.25 (expected -0.7..-0.3), "
-        "B/C(10) = 2.2x data, chi2/dof = 1.5e3; not-converged at 8.8 Gyr (the full S_sc bottlenecks the halo "
+        "B/C(10) = 2.2x data, chi2/dof = 1.6e3; not-converged at 9.6 Gyr (the full S_sc bottlenecks the halo "
         "over Gyr; with S_sc x 0.01 the slope is -0.41, tests/engine/test_collapse.py)"),
 }
 
