@@ -3,8 +3,8 @@
 Run:  python bench/engine.py [--presets all|empirical,...] [--repeat 3] [--json bench/engine.json]
 
 Prints a table (case, status, steps, t_end, warm s, ms/step, the widest rigidity band labelled steady at the
-Sun in Result.outcome) and writes JSON with the CPU and
-library versions. Before anything is timed, each case is validated: the empirical law must reproduce
+Sun in Result.outcome; for laws that depend on the CRs also the warm time and steps to H22's 500 Myr) and
+writes JSON with the CPU and library versions. Before anything is timed, each case is validated: the empirical law must reproduce
 AMS-02 B/C at 10 GV within 10 % (the calibration), every other preset must return a finite Result.
 Cold times are measured in fresh subprocesses: once with an empty numba cache (compile) and once with
 the cache filled (what a warm Ray agent pays once per process).
@@ -82,21 +82,31 @@ def main():
             r = engine.solve(law=law)
             ts.append(time.perf_counter() - t)
         warm = min(ts)
-        rows.append({"case": law, "grid": grid_s, "status": r.status, "steps": r.n_steps,
-                     "t_end_myr": r.t_end_myr, "warm_s": warm, "ms_per_step": 1e3 * warm / max(r.n_steps, 1),
-                     "steady_GV": steady_band(r.outcome)})
+        row = {"case": law, "grid": grid_s, "status": r.status, "steps": r.n_steps,
+               "t_end_myr": r.t_end_myr, "warm_s": warm, "ms_per_step": 1e3 * warm / max(r.n_steps, 1),
+               "steady_GV": steady_band(r.outcome), "warm_500_s": None, "steps_500": None}
+        law_obj = engine.prepare(law=law).law
+        if law_obj.live and getattr(law_obj, "cr_dependent", True):   # H22 compare at 500 Myr
+            ts = []
+            for _ in range(a.repeat):
+                t = time.perf_counter()
+                r5 = engine.solve(law=law, t_max_myr=500.0)
+                ts.append(time.perf_counter() - t)
+            row["warm_500_s"], row["steps_500"] = min(ts), r5.n_steps
+        rows.append(row)
     print(f"\ncrsurvey engine benchmark ({platform.processor() or platform.machine()}, numba "
           f"{__import__('numba').__version__}, numpy {np.__version__}; one core, best of {a.repeat})")
     if cold_compile is not None:
         print(f"cold start, empirical (import + JIT compile + solve): {cold_compile:.2f} s; "
               f"with a filled numba cache: {cold_cached:.2f} s")
     hdr = (f"{'case':28s} {'status':14s} {'steps':>6s} {'t_end Myr':>10s} {'warm s':>8s} {'ms/step':>8s} "
-           f"{'steady at [GV]':>16s}")
+           f"{'steady at [GV]':>16s} {'500 Myr: s':>11s} {'steps':>6s}")
     print(hdr)
     print("-" * len(hdr))
     for row in rows:
+        t5 = f"{row['warm_500_s']:11.2f} {row['steps_500']:6d}" if row["warm_500_s"] is not None else f"{'-':>11s} {'-':>6s}"
         print(f"{row['case']:28s} {row['status']:14s} {row['steps']:6d} {row['t_end_myr']:10.0f} "
-              f"{row['warm_s']:8.3f} {row['ms_per_step']:8.2f} {row['steady_GV']:>16s}")
+              f"{row['warm_s']:8.3f} {row['ms_per_step']:8.2f} {row['steady_GV']:>16s} {t5}")
     print(f"grid: {grid_s}")
     meta = {"cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
             "numba": __import__("numba").__version__, "numpy": np.__version__, "cold_compile_s": cold_compile,
