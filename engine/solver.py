@@ -295,8 +295,10 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
     if dt_max_myr is None:
         # a fixed law is linear and time independent: backward Euler may take long steps toward the steady
         # state; with reacceleration the balanced splitting (TransportProblem.step) has the exact steady state
-        # at any dt but approaches it more slowly at long steps (per-step contraction ~1/(dt/tau) for the fast
-        # modes): 40 Myr reaches the criterion in 130-190 steps, 250 Myr not within 10 Gyr (measured 2026-11-27)
+        # at any dt but approaches it more slowly at long steps (a mode decaying at rate alpha in the sweep and
+        # beta in the momentum step shrinks per step by (1 + h^2 alpha beta)/(1 + h alpha + h beta + h^2 alpha
+        # beta), h = dt, which tends to 1 for long steps): 40 Myr reaches the criterion in 130-270 steps, 250 Myr
+        # not within 10 Gyr (measured 2026-11-27)
         reacc = bool(prep.problem.K_reacc.any() or prep.problem.gain.any())
         dt_max_myr = prep.law.DT_MAX_MYR or (10.0 if live else (40.0 if reacc else 250.0))
     if live:
