@@ -323,7 +323,7 @@ def model(law: str = typer.Option("empirical", "--law", help="engine law preset"
     console.print("message: " + (s["message"] or "-"))
     console.print("outcome bands: " + ", ".join(f"{lo:.3g}-{hi:.3g} GV {lab}" for lo, hi, lab in s["outcome"]))
     if "loglike" in s:
-        why = f" ({s['loglike_reason'].split(': its spectra')[0]})" if s.get("loglike_reason") else ""
+        why = f" ({s['loglike_reason']})" if s.get("loglike_reason") else ""
         console.print(f"ln L (default datasets, phi={phi} GV): {s['loglike']:.4g}{why}")
     console.print("params: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                                          for k, v in s["params"].items()))
