@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _transport_kernels as _k
+from .acceleration import SlowModeExtrapolation
 from .errors import ConfigError, check_choice, check_range
 from .galaxy import as_galaxy_config, build_galaxy, Galaxy
 from .losses import adiabatic_rate
@@ -306,6 +307,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         implicit = ImplicitCoupling(prep, tol=coupling.newton_tol, maxit=coupling.newton_maxit,
                                     tol_accept=coupling.newton_tol_accept)
     lnu = np.log(prep.nuob)
+    extrap = SlowModeExtrapolation()
     s_old, e_old = prep.sun_average(N), E_col(N)
     snaps = []                          # (t, dt, Sun-averaged N, ln nu/beta at the Sun) over the last avg_myr
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
@@ -328,6 +330,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         rel = _rel_change(s_old, s_new, criterion)
         rel = max(rel, abs(e_new - e_old) / max(e_new, 1e-300)) / dt
         s_old, e_old = s_new, e_new
+        dN = N_new - N
         N = N_new
         t += dt
         n_steps += 1
@@ -370,6 +373,13 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
                 break
         else:
             ok_count = 0
+        if criterion.extrapolate and at_cap and ok_count == 0 and dlnu_max < coupling.osc_dlnu:
+            N_jump = extrap.propose(N, dN, dt, rel, criterion.tol_per_myr, t, t_max_myr)
+            if N_jump is not None:
+                N = N_jump
+                s_old, e_old = prep.sun_average(N), E_col(N)
+        else:
+            extrap.reset()
         if live and t >= coupling.stop_after_myr and len(hist["reversal"]) >= coupling.stop_window:
             if min(hist["reversal"][-coupling.stop_window:]) > coupling.osc_amp:
                 message = f"stopped at t = {t:.0f} Myr"
@@ -389,6 +399,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         if len(hist["reversal"]) >= coupling.osc_window and hist["reversal"][-1] > coupling.osc_amp:
             message += (f"; oscillating: nu_s moved back and forth by {hist['reversal'][-1]:.2g} in ln "
                         f"(> {coupling.osc_amp:g}) over the last {coupling.osc_window} steps")
+    message += extrap.summary()
     if n_forced:
         message += (f"; {n_forced} steps accepted at dt = {coupling.dt_min_myr:g} Myr with bins whose implicit "
                     f"coupling did not converge")

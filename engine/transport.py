@@ -252,12 +252,17 @@ class SteadyStateCriterion:
     steps, with the time step at its cap (so that the slowest modes have been tested) and t >= t_min_myr.
     With backward Euler the change per step is dt x residual, so the remaining distance to the steady state
     is about tol x (slowest relaxation time); tol = 1e-5/Myr keeps it below ~2 % for relaxation times <~ 2 Gyr.
+
+    With ``extrapolate`` the approach is sped up by Aitken jumps of its slowest mode
+    (:class:`engine.acceleration.SlowModeExtrapolation`); the criterion itself is unchanged and must hold over
+    ordinary steps after the last jump.
     """
 
     tol_per_myr: float = 1e-5
     n_consecutive: int = 3
     floor: float = 1e-6
     t_min_myr: float = 20.0
+    extrapolate: bool = True
 
 
 @dataclass
