@@ -110,7 +110,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                          coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
                          monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                          out_nuob, out_vst, out_x, out_flag, out_vbar, tol, maxit, min_share, stats, bin_res,
-                         bin_its):
+                         bin_its, jac, jac_ok):
     """Backward-Euler step of one species' spectrum (index ``sp``) with the scattering law solved implicitly,
     bin by bin [physics spec Eq. 7, 9-10; docs/physics.md "Coupling to the transport"].
 
@@ -130,6 +130,12 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
 
     A bin whose pressure is below ``min_share`` of the total in every cell is a minor carrier there: it
     keeps the lagged linear solution and the law is evaluated on it, without Newton.
+
+    Each bin keeps the transport part of its last Jacobian (``jac`` (n_E, 3, n_z): sub-, main- and
+    super-diagonal without ``diag``; ``jac_ok[i]`` = 1 once it holds one). A bin's first iteration of a step
+    uses it (a chord step: one law evaluation, in the line search, instead of three); if that step is not
+    accepted at full length with the residual at least halved, the Jacobian is recomputed by finite
+    differences and the iteration repeated. Newton still stops only at ``tol``.
 
     Outputs: N_new[sp] ; out_nuob, out_vst, out_vbar (n_z, n_cols) and out_x, out_flag on the species' columns;
     stats[0] += Newton iterations, stats[1] += bins that did not reach ``tol``, stats[2] = max final residual,
@@ -226,6 +232,8 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         minor = share < min_share
         if minor:
             stats[3] += 1
+        chord = jac_ok[i] == 1        # first iteration with the bin's stored Jacobian
+        at_x = True                   # the buffers of the last law evaluation (xw_f, fl_f, vb_f) are at x
         while not minor:
             # convergence: residual relative to the step's own scale, cell by cell (max norm); the line
             # search minimises the 2-norm of the residual scaled the same way (fixed within an iteration),
@@ -243,7 +251,38 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
             if it >= maxit:
                 break
             it += 1
+            if chord:
+                for j in range(n_z):
+                    a[j] = jac[i, 0, j]
+                    b[j] = jac[i, 1, j] + diag[j]
+                    c[j] = jac[i, 2, j]
+                    d[j] = -res[j]
+                _thomas(a, b, c, d, xt)
+                for j in range(n_z):
+                    xn = x[j] + xt[j]
+                    xp[j] = xn if xn > 0.0 else 0.1 * x[j]
+                _face_law(xp, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
+                          fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
+                          eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
+                _fluxes(xp, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, Ft, Lft)
+                _residual(xp, diag, rhs, Ft, Lft, th_w, kout, ad_i, dz, rt)
+                rt2 = 0.0
+                for j in range(n_z):
+                    rt2 += (rt[j] / scale[j]) ** 2
+                chord = False
+                if rt2 <= 0.25 * r2:      # the stored Jacobian still contracts: take the step
+                    for j in range(n_z):
+                        x[j] = xp[j]
+                        F[j] = Ft[j]
+                        Lf[j] = Lft[j]
+                        res[j] = rt[j]
+                        nuob_f[j, 0] = nuob_p[j, 0]
+                        vst_f[j, 0] = vst_p[j, 0]
+                    at_x = True
+                    continue
+                at_x = False              # else a fresh Jacobian at x (the trial is discarded)
             # finite-difference derivatives of each face flux in its left and right cell
+            at_x = False
             for j in range(n_z):
                 dx[j] = 1e-7 * max(x[j], floor_x)
                 xp[j] = x[j] + dx[j]
@@ -279,6 +318,11 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                     if j > 0:
                         b[j] += A * wl * (LfR[j - 1] - Lf[j - 1]) / dx[j]
                         a[j] += A * wl * (LfL[j - 1] - Lf[j - 1]) / dx[j - 1]
+            for j in range(n_z):
+                jac[i, 0, j] = a[j]
+                jac[i, 1, j] = b[j] - diag[j]
+                jac[i, 2, j] = c[j]
+            jac_ok[i] = 1
             _thomas(a, b, c, d, xt)   # xt = Newton direction
             # backtracking (Armijo on the scaled 2-norm), keeping x >= 0
             alpha = 1.0
@@ -306,15 +350,18 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                 F[j] = Ft[j]
                 Lf[j] = Lft[j]
                 res[j] = rt[j]
+                nuob_f[j, 0] = nuob_p[j, 0]
+                vst_f[j, 0] = vst_p[j, 0]
+            at_x = True
         stats[0] += it
         if not converged and not minor:
             stats[1] += 1
         stats[2] = max(stats[2], rn)
         bin_res[i] = 0.0 if minor else rn
         bin_its[i] = it
-        # the law at the accepted state (also fills x and the flags of this node); without an iteration the
-        # first evaluation is still the one at x
-        if it > 0:
+        # the law at the accepted state (also fills x and the flags of this node), unless the last evaluation
+        # was there (the accepted trial of an iteration, or the first evaluation when none was needed)
+        if not at_x:
             _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                       fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                       eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f)

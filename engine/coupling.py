@@ -48,6 +48,9 @@ class _Carrier:
         n_E = prep.grid.n_E
         self.bin_res = np.zeros(n_E)
         self.bin_its = np.zeros(n_E, np.int64)
+        n_z = prep.grid.n_z
+        self.jac = np.zeros((n_E, 3, n_z))          # each bin's last Jacobian (transport part), for chord steps
+        self.jac_ok = np.zeros(n_E, np.int8)
         n_p, n_z, n_c = balance.shape
         self.nuob = np.zeros((n_z, n_c))
         self.vst = np.zeros((n_z, n_c))
@@ -98,7 +101,7 @@ class _Carrier:
                                   wb._nuob_unit, wb._u_floor, wb._vae, wb._e_B, wb._monotone, wb._u_cap,
                                   wb._geom, wb._mfp_free, wb._l_reg, wb._u_state,
                                   self.nuob, self.vst, self.x, self.flag, self.vbar, tol, maxit, min_share, stats,
-                                  self.bin_res, self.bin_its)
+                                  self.bin_res, self.bin_its, self.jac, self.jac_ok)
         return stats
 
 
