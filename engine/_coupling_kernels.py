@@ -251,83 +251,61 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
             if it >= maxit:
                 break
             it += 1
-            if chord:
+            at_x = False
+            if chord:                     # direction from the bin's stored Jacobian
                 for j in range(n_z):
                     a[j] = jac[i, 0, j]
                     b[j] = jac[i, 1, j] + diag[j]
                     c[j] = jac[i, 2, j]
                     d[j] = -res[j]
-                _thomas(a, b, c, d, xt)
+            else:
+                # finite-difference derivatives of each face flux in its left and right cell
                 for j in range(n_z):
-                    xn = x[j] + xt[j]
-                    xp[j] = xn if xn > 0.0 else 0.1 * x[j]
-                _face_law(xp, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
-                          fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
-                          eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
-                _fluxes(xp, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, Ft, Lft)
-                _residual(xp, diag, rhs, Ft, Lft, th_w, kout, ad_i, dz, rt)
-                rt2 = 0.0
+                    dx[j] = 1e-7 * max(x[j], floor_x)
+                    xp[j] = x[j] + dx[j]
+                # left cell perturbed (face j sees x_j + dx_j, x_j+1), then the right one
+                _face_law(xp, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
+                          g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
+                          l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
+                _fluxes(xp, x, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FL, LfL)
+                _face_law(x, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
+                          g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
+                          l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
+                _fluxes(x, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FR, LfR)
+                # Jacobian: dF_j/dx_j = (FL_j - F_j)/dx_j, dF_j/dx_j+1 = (FR_j - F_j)/dx_j+1
                 for j in range(n_z):
-                    rt2 += (rt[j] / scale[j]) ** 2
-                chord = False
-                if rt2 <= 0.25 * r2:      # the stored Jacobian still contracts: take the step
-                    for j in range(n_z):
-                        x[j] = xp[j]
-                        F[j] = Ft[j]
-                        Lf[j] = Lft[j]
-                        res[j] = rt[j]
-                        nuob_f[j, 0] = nuob_p[j, 0]
-                        vst_f[j, 0] = vst_p[j, 0]
-                    at_x = True
-                    continue
-                at_x = False              # else a fresh Jacobian at x (the trial is discarded)
-            # finite-difference derivatives of each face flux in its left and right cell
-            at_x = False
-            for j in range(n_z):
-                dx[j] = 1e-7 * max(x[j], floor_x)
-                xp[j] = x[j] + dx[j]
-            # left cell perturbed (face j sees x_j + dx_j, x_j+1), then the right one
-            _face_law(xp, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
-                      g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
-                      l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
-            _fluxes(xp, x, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FL, LfL)
-            _face_law(x, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
-                      g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
-                      l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
-            _fluxes(x, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FR, LfR)
-            # Jacobian: dF_j/dx_j = (FL_j - F_j)/dx_j, dF_j/dx_j+1 = (FR_j - F_j)/dx_j+1
-            for j in range(n_z):
-                a[j] = 0.0
-                c[j] = 0.0
-                b[j] = diag[j] + (FL[j] - F[j]) / dx[j] / dz[j]
-                if j < n_z - 1:
-                    c[j] = (FR[j] - F[j]) / dx[j + 1] / dz[j]
-                if j > 0:
-                    a[j] = -(FL[j - 1] - F[j - 1]) / dx[j - 1] / dz[j]
-                    b[j] -= (FR[j - 1] - F[j - 1]) / dx[j] / dz[j]
-                d[j] = -res[j]
-                # streaming loss: theta_j depends on Lf_j-1 (x_j-1, x_j) and Lf_j (x_j, x_j+1)
-                th = _theta(Lf, th_w, j, n_z)
-                if th > 0.0 and ad_i > 0.0:
-                    A = kout[j] * ad_i * x[j]
-                    wl = 0.0 if j == 0 else (1.0 if j == n_z - 1 else 0.5)
-                    wr = 0.0 if j == n_z - 1 else 0.5
-                    b[j] += kout[j] * ad_i * th + A * wr * (LfL[j] - Lf[j]) / dx[j]
+                    a[j] = 0.0
+                    c[j] = 0.0
+                    b[j] = diag[j] + (FL[j] - F[j]) / dx[j] / dz[j]
                     if j < n_z - 1:
-                        c[j] += A * wr * (LfR[j] - Lf[j]) / dx[j + 1]
+                        c[j] = (FR[j] - F[j]) / dx[j + 1] / dz[j]
                     if j > 0:
-                        b[j] += A * wl * (LfR[j - 1] - Lf[j - 1]) / dx[j]
-                        a[j] += A * wl * (LfL[j - 1] - Lf[j - 1]) / dx[j - 1]
-            for j in range(n_z):
-                jac[i, 0, j] = a[j]
-                jac[i, 1, j] = b[j] - diag[j]
-                jac[i, 2, j] = c[j]
-            jac_ok[i] = 1
+                        a[j] = -(FL[j - 1] - F[j - 1]) / dx[j - 1] / dz[j]
+                        b[j] -= (FR[j - 1] - F[j - 1]) / dx[j] / dz[j]
+                    d[j] = -res[j]
+                    # streaming loss: theta_j depends on Lf_j-1 (x_j-1, x_j) and Lf_j (x_j, x_j+1)
+                    th = _theta(Lf, th_w, j, n_z)
+                    if th > 0.0 and ad_i > 0.0:
+                        A = kout[j] * ad_i * x[j]
+                        wl = 0.0 if j == 0 else (1.0 if j == n_z - 1 else 0.5)
+                        wr = 0.0 if j == n_z - 1 else 0.5
+                        b[j] += kout[j] * ad_i * th + A * wr * (LfL[j] - Lf[j]) / dx[j]
+                        if j < n_z - 1:
+                            c[j] += A * wr * (LfR[j] - Lf[j]) / dx[j + 1]
+                        if j > 0:
+                            b[j] += A * wl * (LfR[j - 1] - Lf[j - 1]) / dx[j]
+                            a[j] += A * wl * (LfL[j - 1] - Lf[j - 1]) / dx[j - 1]
+                for j in range(n_z):
+                    jac[i, 0, j] = a[j]
+                    jac[i, 1, j] = b[j] - diag[j]
+                    jac[i, 2, j] = c[j]
+                jac_ok[i] = 1
             _thomas(a, b, c, d, xt)   # xt = Newton direction
-            # backtracking (Armijo on the scaled 2-norm), keeping x >= 0
+            # backtracking (Armijo on the scaled 2-norm), keeping x >= 0; a chord step is tried at full length
+            # only and must at least halve the residual
             alpha = 1.0
             accepted = False
-            for _ls in range(40):
+            for _ls in range(1 if chord else 40):
                 for j in range(n_z):
                     xn = x[j] + alpha * xt[j]
                     xp[j] = xn if xn > 0.0 else 0.1 * x[j]
@@ -339,10 +317,14 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                 rt2 = 0.0
                 for j in range(n_z):
                     rt2 += (rt[j] / scale[j]) ** 2
-                if rt2 <= (1.0 - 1e-4 * alpha) * r2:
+                if rt2 <= (0.25 if chord else 1.0 - 1e-4 * alpha) * r2:
                     accepted = True
                     break
                 alpha *= 0.5
+            if not accepted and chord:    # the stored Jacobian no longer contracts: a fresh one at x
+                chord = False
+                continue
+            chord = False
             if not accepted:
                 break
             for j in range(n_z):
