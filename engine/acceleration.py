@@ -79,8 +79,8 @@ class SlowModeExtrapolation:
     def observe(self, N, dN, dt):
         """Record a step that ended in N with change dN over dt [Myr]; returns the ratio q of this step's change
         to the last one's if the two form a single decaying mode, else None. Both changes are measured in the
-        same relative metric, dN/N with the current N (a metric that moved between them would bias q, and
-        q/(1 - q) magnifies that bias by 1/(1 - q))."""
+        same metric (``floor``) with the current N: a metric that moved between them would bias q, and
+        q/(1 - q) magnifies that bias by 1/(1 - q)."""
         last, q_last = self._last, self._q
         self._last, self._q = (dN, dt), None
         self._wait -= 1

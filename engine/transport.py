@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _transport_kernels as _k
+from .errors import ConfigError, check_range
 from .cross_sections import (LEPTON_ENERGY_FRACTION, LEPTON_RATE_FRACTION, PARTIAL_SPALLATION,
                              PBAR_ENERGY_FRACTION, PIONIC_RATE_CM3_S, annihilation_rate_coeff,
                              he_target_factor, sigma_inel_nucleus, sigma_inel_pp, sigma_pbar_loss,
@@ -263,6 +264,17 @@ class SteadyStateCriterion:
     floor: float = 1e-6
     t_min_myr: float = 20.0
     extrapolate: bool = True
+
+    def __post_init__(self):
+        check_range("criterion.tol_per_myr", self.tol_per_myr, 0.0, 1.0, "per Myr", lo_open=True)
+        check_range("criterion.n_consecutive", self.n_consecutive, 1, 1000, "steps")
+        if int(self.n_consecutive) != self.n_consecutive:
+            raise ConfigError(f"criterion.n_consecutive = {self.n_consecutive!r} must be an integer "
+                              f"(1 <= n_consecutive <= 1000)")
+        check_range("criterion.floor", self.floor, 0.0, 1.0, "of the peak", hi_open=True)
+        check_range("criterion.t_min_myr", self.t_min_myr, 0.0, 1e6, "Myr")
+        if not isinstance(self.extrapolate, bool):
+            raise ConfigError(f"criterion.extrapolate = {self.extrapolate!r} must be True or False")
 
 
 @dataclass

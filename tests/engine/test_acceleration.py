@@ -117,3 +117,13 @@ def test_a_finite_time_run_is_not_extrapolated():
     assert a.status == b.status == "not-converged" and a.n_steps == b.n_steps
     assert "extrapolation" not in a.message
     np.testing.assert_array_equal(a.spectra["p"], b.spectra["p"])
+
+
+@pytest.mark.parametrize("kw, field", [({"tol_per_myr": 0.0}, "criterion.tol_per_myr"),
+                                       ({"n_consecutive": 2.5}, "criterion.n_consecutive"),
+                                       ({"floor": 1.0}, "criterion.floor"),
+                                       ({"t_min_myr": -1.0}, "criterion.t_min_myr"),
+                                       ({"extrapolate": "yes"}, "criterion.extrapolate")])
+def test_a_bad_criterion_is_rejected_naming_the_field(kw, field):
+    with pytest.raises(engine.ConfigError, match=field.replace(".", r"\.")):
+        SteadyStateCriterion(**kw)
