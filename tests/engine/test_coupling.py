@@ -6,6 +6,7 @@ law and transport (the law evaluated on the new protons gives back the rates tha
 self-confinement run converges in the time step.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -166,6 +167,32 @@ def test_implicit_step_is_a_fixed_point_of_law_and_transport(sc_state):
     relevant = prep.relevant()[:, nodes]
     ratio = np.abs(np.log(prep.nuob[:, nodes] / used))[relevant]
     assert np.median(ratio) < 1e-6 and ratio.max() < 1e-3
+
+
+def test_chord_steps_reach_the_same_newton_states(sc_state):
+    """A bin's first Newton iteration reuses its last Jacobian (a chord step, engine._coupling_kernels): from
+    the same state and problem, a step with the Jacobians stored by the previous step and one with fresh
+    finite-difference Jacobians end in the same carrier states, to the Newton tolerance."""
+    prep, N = sc_state
+    p1 = copy.deepcopy(prep)
+    warm = ImplicitCoupling(p1, tol=1e-9)
+    N1, _ = warm.step(N, 5.0 * MYR_S)               # leaves its Jacobians in the carriers
+    p2 = copy.deepcopy(p1)                          # the same problem, lagged coefficients and warm starts
+    fresh = ImplicitCoupling(p2, tol=1e-9)
+    assert warm.protons.jac_ok.sum() > 10 and not fresh.protons.jac_ok.any()
+    warm.step(N1, 5.0 * MYR_S)
+    fresh.step(N1, 5.0 * MYR_S)
+    assert warm.last_stats[1] == 0 and fresh.last_stats[1] == 0
+    for name in ("p", "e-", "e+"):
+        s = SPECIES_NAMES.index(name)
+        a, b = warm.N_newton[s], fresh.N_newton[s]
+        m = b > 1e-6 * b.max()
+        assert np.max(np.abs(a[m] / b[m] - 1)) < 1e-6, name
+    # and so are the rates they leave for the transport
+    nodes = warm.protons.node
+    rel = p2.relevant()[:, nodes]
+    d = np.abs(np.log(p1.nuob[:, nodes] / p2.nuob[:, nodes]))[rel]
+    assert d.max() < 1e-5
 
 
 def test_live_self_confinement_converges_in_the_time_step():
