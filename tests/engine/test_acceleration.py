@@ -87,6 +87,24 @@ def test_no_jump_where_the_single_mode_picture_fails(case):
         assert _drive(SlowModeExtrapolation(), xs)[1] is not None
 
 
+@pytest.mark.parametrize("factor, jumps_left", [(2.0, 0), (0.5, None)])
+def test_jumps_stop_once_the_run_moves_faster_after_each_of_two(factor, jumps_left):
+    # the rate of change at each proposal grows (factor 2: the jumps overshoot a drift) or shrinks
+    shape = (1, 4, 4)
+    x_star = np.ones(shape)
+    xs = _contraction(np.full(shape, 0.02), 60, 1.5 * x_star, x_star)
+    ex = SlowModeExtrapolation()
+    rate, n = 1e-3, 0
+    for k in range(1, len(xs)):
+        if ex.propose(xs[k], xs[k] - xs[k - 1], 10.0, rate, 1e-5, 10.0 * k, 1e9) is not None:
+            n += 1
+            rate *= factor
+    if jumps_left == 0:
+        assert n == 2 and not ex.enabled and "then stopped" in ex.summary()
+    else:
+        assert n > 5 and ex.enabled
+
+
 def test_a_density_moves_by_at_most_a_factor_two():
     shape = (1, 2, 2)
     xs = _contraction(np.full(shape, 0.01), 4, np.full(shape, 1.0), np.full(shape, 100.0))   # f = 99
