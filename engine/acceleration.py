@@ -60,8 +60,9 @@ class SlowModeExtrapolation:
         Largest |q_n - q_n-1| / (1 - q_n) of the last two per-step ratios.
     cooldown : int
         Steps after a jump before the next can be proposed (the ratios must be measured afresh).
-    max_factor : float
-        Cap on q / (1 - q) (the number of steps a jump stands for).
+    q_max : float
+        Largest ratio taken as a decaying mode; a jump stands for q / (1 - q) <= q_max / (1 - q_max) steps
+        (999 by default).
     floor : float
         The metric of the changes is dN / (N + floor x the species' largest N): relative where a species is
         abundant, absolute in its sparse cells and tails, whose relative changes would otherwise dominate
@@ -69,9 +70,9 @@ class SlowModeExtrapolation:
         Sun settled; new_damping then took no jump).
     """
 
-    def __init__(self, cos_min=0.95, ratio_tol=0.1, cooldown=3, max_factor=1000.0, floor=0.1):
+    def __init__(self, cos_min=0.95, ratio_tol=0.1, cooldown=3, q_max=0.999, floor=0.1):
         self.cos_min, self.ratio_tol, self.floor = float(cos_min), float(ratio_tol), float(floor)
-        self.cooldown, self.max_factor = int(cooldown), float(max_factor)
+        self.cooldown, self.q_max = int(cooldown), float(q_max)
         self.n_jumps = 0
         self.enabled = True
         self._jump_rates = []       # the rate of change at each jump taken
@@ -101,7 +102,7 @@ class SlowModeExtrapolation:
         q = norm / norm_last
         cos = float(v @ u) / (norm * norm_last)
         self._q = q
-        if cos < self.cos_min or not 0.0 < q < 0.999 or q_last is None:
+        if cos < self.cos_min or not 0.0 < q < self.q_max or q_last is None:
             return None
         if abs(q - q_last) > self.ratio_tol * (1.0 - q):
             return None
@@ -122,8 +123,7 @@ class SlowModeExtrapolation:
         steps_left = np.log(max(rate / tol, 1.0)) / -np.log(q)
         if t + steps_left * dt > t_max:
             return None
-        f = min(q / (1.0 - q), self.max_factor)
-        N_jump = np.clip(N + f * dN, 0.5 * N, 2.0 * N)
+        N_jump = np.clip(N + q / (1.0 - q) * dN, 0.5 * N, 2.0 * N)
         self._wait = self.cooldown
         self._last, self._q = None, None
         self.n_jumps += 1
