@@ -40,15 +40,23 @@ def other_pressure(N, skip, idx, w, cP, cE, P, E):
 
 
 @njit(cache=True)
-def _face_law(xl, xr, i, r, cP, cE, Pc_o, Ec_o, h_face,
+def _face_law(xl, xr, i, r, cP, cE, Pc_o, Ec_o, fixed, h_face,
               coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
               monotone, u_cap, geomw, mfp_free, l_reg, u_state,
               eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f):
     """Law at every face of column r for proton bin i [cm^-3]: face j sees xl[j] in the cell below and
     xr[j + 1] in the cell above (xl = xr = x for the state itself; one of them perturbed for the Jacobian).
     Other species enter through their cell-centred pressure / energy density per ln R (Pc_o, Ec_o : (n_z, n_R)).
-    eps_cr at a face is the upwind cell's (higher P'), as in engine._transport_kernels.cr_state."""
+    eps_cr at a face is the upwind cell's (higher P'), as in engine._transport_kernels.cr_state.
+    ``fixed`` (3, n_z, n_R), if not empty, holds given face rates (nu_s/beta, v_st, vbar) that are used instead
+    of the law (a species whose own pressure does not drive the waves; xw_f and fl_f are then left as they are)."""
     n_z = xl.size
+    if fixed.shape[0] > 0:
+        for j in range(n_z):
+            nuob_f[j, 0] = fixed[0, j, r]
+            vst_f[j, 0] = fixed[1, j, r]
+            vb_f[j, 0] = fixed[2, j, r]
+        return
     for j in range(n_z):
         Pl = Pc_o[j, r] + cP[i] * xl[j]
         El = Ec_o[j, r] + cE[i] * xl[j]
@@ -105,7 +113,7 @@ def _residual(x, diag, rhs, F, Lf, th_w, kout, adiab_i, dz, res):
 
 
 @njit(cache=True)
-def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
+def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o, fixed, fixed_share,
                          dz, h_face, u_face, beta, v, geom, D_cap, lam, b_static, adiab, a3, E_edges, Q, Q_extra, D_lag, V_lag,
                          coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B,
                          monotone, u_cap, geomw, mfp_free, l_reg, u_state,
@@ -126,7 +134,9 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
     on its two cells only) and Armijo backtracking on the scaled 2-norm of the residual solves it, starting
     from the linear solve with the lagged coefficients (D_lag, V_lag). The other species' pressure and energy
     density at the same rigidities (Pc_o, Ec_o : (n_z, n_cols)) are given; Q_extra (n_z, n_E) is the
-    species' production by others (secondaries) [cm^-3 s^-1].
+    species' production by others (secondaries) [cm^-3 s^-1]. With ``fixed`` (3, n_z, n_cols) not empty, a bin
+    whose pressure is below ``fixed_share`` of the total in every cell takes these face rates instead of
+    solving the law (see :func:`_face_law`): Newton then makes only the species' own streaming loss implicit.
 
     A bin whose pressure is below ``min_share`` of the total in every cell is a minor carrier there: it
     keeps the lagged linear solution and the law is evaluated on it, without Newton.
@@ -208,8 +218,17 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         ad_i = adiab[s, i]
         for j in range(n_z):
             af[j] = 0.5 * (a3[s, j, i] + a3[s, j + 1, i]) if j < n_z - 1 else a3[s, j, i]
+        # a minor carrier at this rigidity (its pressure < min_share of the total in every cell) hardly drives
+        # its own waves: the law is taken at the lagged linear solution, without Newton; below fixed_share
+        # the given rates are taken instead of the law
+        share = 0.0
+        for j in range(n_z):
+            pc = cP[i] * x[j]
+            if pc + Pc_o[j, r] > 0.0:
+                share = max(share, pc / (pc + Pc_o[j, r]))
+        fx = fixed if share < fixed_share else fixed[:0]
         # the law, fluxes and residual at the initial guess
-        _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV,
+        _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, fx, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign, fV,
                   nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                   eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f)
         _fluxes(x, x, nuob_f, vst_f, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, F, Lf)
@@ -222,13 +241,6 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         it = 0
         rn = 0.0
         scale = np.empty(n_z)
-        # a minor carrier at this rigidity (its pressure < min_share of the total in every cell) hardly drives
-        # its own waves: the law is taken at the lagged linear solution, without Newton
-        share = 0.0
-        for j in range(n_z):
-            pc = cP[i] * x[j]
-            if pc + Pc_o[j, r] > 0.0:
-                share = max(share, pc / (pc + Pc_o[j, r]))
         minor = share < min_share
         if minor:
             stats[3] += 1
@@ -264,11 +276,11 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                     dx[j] = 1e-7 * max(x[j], floor_x)
                     xp[j] = x[j] + dx[j]
                 # left cell perturbed (face j sees x_j + dx_j, x_j+1), then the right one
-                _face_law(xp, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
+                _face_law(xp, x, i, r, cP, cE, Pc_o, Ec_o, fx, h_face, coef, g_bexp, g_crkind, g_crexp,
                           g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
                           l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
                 _fluxes(xp, x, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FL, LfL)
-                _face_law(x, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp,
+                _face_law(x, xp, i, r, cP, cE, Pc_o, Ec_o, fx, h_face, coef, g_bexp, g_crkind, g_crexp,
                           g_dir, g_sign, fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free,
                           l_reg, u_state, eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
                 _fluxes(x, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, FR, LfR)
@@ -309,7 +321,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
                 for j in range(n_z):
                     xn = x[j] + alpha * xt[j]
                     xp[j] = xn if xn > 0.0 else 0.1 * x[j]
-                _face_law(xp, xp, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
+                _face_law(xp, xp, i, r, cP, cE, Pc_o, Ec_o, fx, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                           fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                           eps_f, g_f, nuob_p, vst_p, xw_f, fl_f, vb_f)
                 _fluxes(xp, xp, nuob_p, vst_p, beta[i], v[i], geom, D_cap[i], u_face, h_face, af, Ft, Lft)
@@ -344,7 +356,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o,
         # the law at the accepted state (also fills x and the flags of this node), unless the last evaluation
         # was there (the accepted trial of an iteration, or the first evaluation when none was needed)
         if not at_x:
-            _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
+            _face_law(x, x, i, r, cP, cE, Pc_o, Ec_o, fx, h_face, coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                       fV, nuob_unit, u_floor, vae, e_B, monotone, u_cap, geomw, mfp_free, l_reg, u_state,
                       eps_f, g_f, nuob_f, vst_f, xw_f, fl_f, vb_f)
         for j in range(n_z):
