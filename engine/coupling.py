@@ -119,8 +119,9 @@ class ImplicitCoupling:
     above ``tol_accept``, largest final residual, bins accepted between ``tol`` and ``tol_accept``) of the step,
     over both carriers and the positrons (swept after the electrons, every bin iterated: their streaming loss
     is then implicit; where they carry less than ``positron_fixed_share`` of the pressure at their rigidity in
-    every cell, above ~1 GV, they take the electrons' face rates instead of solving the law). Newton aims at ``tol``; a bin that stalls (the law's regime switches make the residual
-    only piecewise smooth) is accepted up to ``tol_accept`` (relative to the largest term of its balance).
+    every cell, above ~1 GV, they take the electrons' face rates instead of solving the law). Newton aims at
+    ``tol``; a bin that stalls (the law's regime switches make the residual only piecewise smooth) is
+    accepted up to ``tol_accept`` (relative to the largest term of its balance).
     A carrier bin whose pressure is below ``min_share`` of the total at its rigidity everywhere (electrons
     above a few GV, protons far below 0.1 GV) is not iterated: its own pressure hardly drives its waves.
     """
@@ -146,7 +147,7 @@ class ImplicitCoupling:
         # balance is bound separately from the electrons' (same rigidities) so its root-finder warm starts
         # do not disturb theirs. Where they carry < positron_fixed_share (1 %) of the pressure (above ~1 GV) the
         # law with their new pressure is the electrons' to < 1e-3 and their sweep takes the electrons' face
-        # rates: 2.2 instead of 3.7 ms per step (new_damping_plus_standard). Taken in every bin, the rates of
+        # rates: 1.7-2.2 instead of 3.7 ms per step (new_damping_plus_standard). Taken in every bin, the rates of
         # the 5 % of the pressure they carry at 0.1-0.2 GV lag by a step and a strongly confined run (new_damping,
         # log10_A_gamma = 2, 500 Myr) ended with e+(1 GeV) 23 % below its 1 Myr step reference (6 % with the law)
         R_pos = prep.R[SPECIES_NAMES.index("e+")]
