@@ -94,7 +94,8 @@ class _Carrier:
         ``Q`` (n_s, n_z, n_E): the sources [cm^-3 s^-1], default the problem's injection. ``rates``: another
         carrier bound at the same rigidities whose face rates (nu_s/beta, v_st, vbar) are taken instead of
         solving the law in the bins where this species' pressure is below ``rates_share`` of the total in every
-        cell (there it does not drive its waves)."""
+        cell (there it does not drive its waves; this carrier's wave amplitudes ``x`` and ``flag`` are then not
+        set on those columns: the other carrier holds them)."""
         pr, g, wb, s = prep.problem, prep.grid, self.balance, self.s
         Pc_o, Ec_o = self.other_pressure(prep, N_src)
         stats = np.zeros(4)
