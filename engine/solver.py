@@ -204,7 +204,7 @@ class Coupling:
     in which a bin ends above ``newton_tol_accept`` is rejected and retried with half the time step (down to
     ``dt_min_myr``, below which it is accepted and the run's message says so). The other species follow with
     the same coefficients. The step size also follows the wave field: a step that moves ln nu by more than
-    ``dlnu_reject`` in a cell holding CRs is retried with half the step, and the step grows only while
+    ``dlnu_reject`` in a cell that controls the step (below) is retried with half the step, and the step grows only while
     the largest move stays below ``dlnu_grow`` (with larger steps the low-energy disk cells, where losses
     are fast, once showed excursions of e^3 that dt = 1 and 0.25 Myr did not have; 0.6 instead of 0.3 since
     the balanced splitting of reacceleration: the first ~1 Myr, where the wave field settles on the CRs by
@@ -222,8 +222,9 @@ class Coupling:
 
     A run is steady only when, besides the spectra, no cell holding more than ``dlnu_floor`` of its column's
     CRs moves its rate by more than ``osc_dlnu`` (in ln nu) per step. It is oscillating when, over its last
-    ``osc_window`` steps, some cell holding CRs (eps_cr > 1e-6 of the column maximum) moved back and forth by more than ``osc_amp`` in ln nu (sum |d ln nu| - |net d ln nu|, twice the
-    reversed amplitude: a front that sweeps through a cell, or a slow drift, does not count); if that
+    ``osc_window`` steps, some cell holding CRs (eps_cr > 1e-6 of the column maximum) moved back and forth by
+    more than ``osc_amp`` in ln nu (sum |d ln nu| - |net d ln nu|, twice the reversed amplitude: a front that
+    sweeps through a cell, or a slow drift, does not count); if that
     lasts for ``stop_window`` steps once t >= ``stop_after_myr`` the run is stopped there (it will not
     settle). The spectra and observables of a live run that ends without reaching a steady state are time
     averages over its last ``avg_myr`` (H22 Sec. 5.4 compare the last snapshots), with the band of the
