@@ -331,8 +331,8 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         if live:
             N_new, e_esc = implicit.step(N, dt * MYR_S)
             bad = implicit.last_stats[1] > 0 or not np.all(np.isfinite(N_new)) or not np.all(prep.nuob > 0)
-            jump = not bad and np.where(prep.relevant(coupling.dlnu_floor), np.abs(np.log(prep.nuob) - lnu),
-                                        0.0).max() > coupling.dlnu_reject
+            ctrl = prep.relevant(coupling.dlnu_floor)       # the cells that control the step (new state)
+            jump = not bad and np.where(ctrl, np.abs(np.log(prep.nuob) - lnu), 0.0).max() > coupling.dlnu_reject
             if (bad or jump) and dt > coupling.dt_min_myr:      # retry with half the step
                 dt *= 0.5
                 n_rejected += 1
@@ -362,7 +362,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
             mask = prep.relevant()
             d = np.where(mask, lnu_new - lnu, 0.0)
             dlnu_max = float(np.abs(d).max())
-            dlnu_ctrl = float(np.abs(np.where(prep.relevant(coupling.dlnu_floor), d, 0.0)).max())
+            dlnu_ctrl = float(np.abs(np.where(ctrl, d, 0.0)).max())
             where_d = np.unravel_index(int(np.abs(d).argmax()), d.shape)
             lnu = lnu_new
             recent.append(d)
