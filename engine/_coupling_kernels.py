@@ -174,6 +174,7 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o, fixed,
     FL = np.empty(n_z)
     FR = np.empty(n_z)
     res = np.empty(n_z)
+    scale = np.empty(n_z)
     rt = np.empty(n_z)
     a = np.empty(n_z)
     b = np.empty(n_z)
@@ -240,7 +241,6 @@ def coupled_species_sweep(N_old, N_new, dt, sp, node, cP, cE, Pc_o, Ec_o, fixed,
         converged = False
         it = 0
         rn = 0.0
-        scale = np.empty(n_z)
         minor = share < min_share
         if minor:
             stats[3] += 1
