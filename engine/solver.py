@@ -226,7 +226,9 @@ class Coupling:
     more than ``osc_amp`` in ln nu (sum |d ln nu| - |net d ln nu|, twice the reversed amplitude: a front that
     sweeps through a cell, or a slow drift, does not count); if that
     lasts for ``stop_window`` steps once t >= ``stop_after_myr`` the run is stopped there (it will not
-    settle). The spectra and observables of a live run that ends without reaching a steady state are time
+    settle). Before ``project_after_myr`` no slow mode is projected toward t_max (the transient is not one
+    mode; engine.acceleration, ``SteadyStateCriterion.project``). The spectra and observables of a live run
+    that ends without reaching a steady state are time
     averages over its last ``avg_myr`` (H22 Sec. 5.4 compare the last snapshots), with the band of the
     snapshots in ``Result.time_band``.
 
@@ -247,6 +249,7 @@ class Coupling:
     osc_amp: float = 0.5
     osc_window: int = 10
     stop_after_myr: float = 1000.0
+    project_after_myr: float = 1000.0
     stop_window: int = 50
     avg_myr: float = 100.0
     band_tol: float = 0.01
@@ -259,7 +262,7 @@ class Coupling:
               "dlnu_reject": (1e-3, 100.0, "ln nu"), "dlnu_grow": (1e-3, 100.0, "ln nu"),
               "newton_maxit": (1, 1000, ""), "dt_min_myr": (1e-8, 1e3, "Myr"), "osc_dlnu": (0.0, 100.0, "ln nu"),
               "osc_amp": (0.0, 100.0, "ln nu"), "osc_window": (2, 10000, "steps"),
-              "stop_after_myr": (0.0, 1e6, "Myr"), "stop_window": (1, 100000, "steps"),
+              "stop_after_myr": (0.0, 1e6, "Myr"), "project_after_myr": (0.0, 1e6, "Myr"), "stop_window": (1, 100000, "steps"),
               "avg_myr": (0.0, 1e6, "Myr"), "band_tol": (1e-8, 1.0, ""),
               "min_evolve_myr": (0.0, 1e6, "Myr"), "stall_after_steps": (100, 100000, "steps"),
               "dlnu_floor": (0.0, 0.5, "")}
@@ -276,6 +279,10 @@ class Coupling:
         if self.dlnu_grow > self.dlnu_reject:
             raise ConfigError(f"coupling.dlnu_grow = {self.dlnu_grow!r} must be <= "
                               f"coupling.dlnu_reject = {self.dlnu_reject!r}")
+
+
+#: ordinary steps (at the cap) a run takes after a projection of its slowest mode, at least
+_KEEP_STEPS = 10
 
 
 def _rel_change(s_old, s_new, criterion):
@@ -323,7 +330,9 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         implicit = ImplicitCoupling(prep, tol=coupling.newton_tol, maxit=coupling.newton_maxit,
                                     tol_accept=coupling.newton_tol_accept)
     lnu = np.log(prep.nuob)
-    extrap = SlowModeExtrapolation()
+    # projections of the slowest mode toward t_max only for live laws (a fixed law is cheap to step) and only
+    # after the transient (engine.acceleration)
+    extrap = SlowModeExtrapolation(project=live and criterion.project, project_after_myr=coupling.project_after_myr)
     s_old, e_old = prep.sun_average(N), E_col(N)
     snaps = []                          # (t, dt, Sun-averaged N, ln nu/beta at the Sun) over the last avg_myr
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:
@@ -391,9 +400,13 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         else:
             ok_count = 0
         if criterion.extrapolate and at_cap and ok_count == 0 and dlnu_ctrl < coupling.osc_dlnu:
-            N_jump = extrap.propose(N, dN, dt, rel, criterion.tol_per_myr, t, t_max_myr)
-            if N_jump is not None:
-                N = N_jump
+            # a projection leaves t_keep of ordinary steps: the faster modes it excites decay there, and a live
+            # run that ends unsteady is averaged over its last avg_myr of them
+            t_keep = max(_KEEP_STEPS * dt, coupling.avg_myr if live else 0.0)
+            jump = extrap.propose(N, dN, dt, rel, criterion.tol_per_myr, t, t_max_myr, t_keep)
+            if jump is not None:
+                N, advance = jump
+                t += advance
                 s_old, e_old = prep.sun_average(N), E_col(N)
         else:
             extrap.reset()

@@ -256,7 +256,9 @@ class SteadyStateCriterion:
 
     With ``extrapolate`` the approach is sped up by Aitken jumps of its slowest mode
     (:class:`engine.acceleration.SlowModeExtrapolation`); the criterion itself is unchanged and must hold over
-    ordinary steps after the last jump.
+    ordinary steps after the last jump. With ``project`` as well, a live run that cannot meet the criterion
+    before t_max at its present pace has that mode projected forward in time (after the transient, see
+    ``engine.solver.Coupling.project_after_myr``), which advances t.
     """
 
     tol_per_myr: float = 1e-5
@@ -264,6 +266,7 @@ class SteadyStateCriterion:
     floor: float = 1e-6
     t_min_myr: float = 20.0
     extrapolate: bool = True
+    project: bool = True
 
     def __post_init__(self):
         check_range("criterion.tol_per_myr", self.tol_per_myr, 0.0, 1.0, "per Myr", lo_open=True)
@@ -273,8 +276,9 @@ class SteadyStateCriterion:
                               f"(1 <= n_consecutive <= 1000)")
         check_range("criterion.floor", self.floor, 0.0, 1.0, "of the peak", hi_open=True)
         check_range("criterion.t_min_myr", self.t_min_myr, 0.0, 1e6, "Myr")
-        if not isinstance(self.extrapolate, bool):
-            raise ConfigError(f"criterion.extrapolate = {self.extrapolate!r} must be True or False")
+        for name in ("extrapolate", "project"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"criterion.{name} = {getattr(self, name)!r} must be True or False")
 
 
 @dataclass

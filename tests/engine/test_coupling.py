@@ -267,6 +267,7 @@ def test_a_stalled_live_run_stops_early_and_is_not_scored():
     ("stall_after_steps", 10, "coupling.stall_after_steps = 10 is out of range"),
     ("min_evolve_myr", -1.0, "coupling.min_evolve_myr = -1.0 is out of range"),
     ("dlnu_floor", 0.9, "coupling.dlnu_floor = 0.9 is out of range"),
+    ("project_after_myr", -5.0, "coupling.project_after_myr = -5.0 is out of range"),
 ])
 def test_coupling_rejects_nonsense_naming_the_field(field, value, words):
     from engine.errors import ConfigError
