@@ -36,8 +36,8 @@ only approximately such a contraction:
   run's time averages are taken. A point of a survey whose slowest mode has an e-folding time of ~3 Gyr
   (a new_damping prior draw) then costs 418 steps instead of the 1138 it took to step through the 10 Gyr
   (docs/physics.md). Unlike a jump, a projection advances ``t``: it stands for evolved time. The engine
-  asks for projections only with ``SteadyStateCriterion(project=True)`` (opt-in: they moved sc_reference
-  into an oscillation on the quick grid);
+  asks for projections only for live laws with a unique steady state (``ScatteringLaw.unique_attractor``,
+  collapse index q < 1): they moved sc_reference (q = 1) into an oscillation on the quick grid;
 * each density moves by at most a factor 2;
 * once the last two jumps each left the run moving faster (the Sun's spectra changing faster per Myr) than
   at the jump before, no more jumps are taken in the run. A slow drift can look like a clean mode (q =

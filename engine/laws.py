@@ -61,6 +61,14 @@ class ScatteringLaw:
     #: "Coupling to the transport"), 250 otherwise (40 with reacceleration: engine.solver._evolve)
     DT_MAX_MYR = None
 
+    @property
+    def unique_attractor(self):
+        """Whether the law's CR-dependent balance has one steady state for a given injection, i.e. collapse
+        index q < 1 [physics spec Sec. 8, "Collapse index": scaling e' -> lambda e' scales the diffusive flux
+        as lambda^(1-q), q = (zeta_cr - xi_cr)/D]. Only such a law's slow approach is projected toward t_max
+        (engine.acceleration); False unless a law knows better (self-confinement with linear damping has q = 1)."""
+        return False
+
     def __init__(self, params=None):
         params = dict(params or {})
         for k in params:

@@ -330,9 +330,12 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
         implicit = ImplicitCoupling(prep, tol=coupling.newton_tol, maxit=coupling.newton_maxit,
                                     tol_accept=coupling.newton_tol_accept)
     lnu = np.log(prep.nuob)
-    # projections of the slowest mode toward t_max only for live laws (a fixed law is cheap to step) and only
+    # projections of the slowest mode toward t_max only for live laws (a fixed law is cheap to step), only
     # after the transient (engine.acceleration)
-    extrap = SlowModeExtrapolation(project=live and criterion.project, project_after_myr=coupling.project_after_myr)
+    # and only for a law with one steady state (collapse index q < 1, ScatteringLaw.unique_attractor): on the
+    # quick grid a projection moved sc_reference (q = 1) into an oscillation its plain run does not reach
+    extrap = SlowModeExtrapolation(project=live and criterion.project and prep.law.unique_attractor,
+                                   project_after_myr=coupling.project_after_myr)
     s_old, e_old = prep.sun_average(N), E_col(N)
     snaps = []                          # (t, dt, Sun-averaged N, ln nu/beta at the Sun) over the last avg_myr
     while t < t_max_myr * (1 - 1e-12) and n_steps < max_steps:

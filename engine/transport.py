@@ -256,10 +256,11 @@ class SteadyStateCriterion:
 
     With ``extrapolate`` the approach is sped up by Aitken jumps of its slowest mode
     (:class:`engine.acceleration.SlowModeExtrapolation`); the criterion itself is unchanged and must hold over
-    ordinary steps after the last jump. With ``project`` as well (opt-in), a live run that cannot meet the
-    criterion before t_max at its present pace has that mode projected forward in time (after the transient,
-    see ``engine.solver.Coupling.project_after_myr``), which advances t. It is off by default: on the quick
-    grid it moved sc_reference into an oscillation the plain run does not reach (docs/physics.md).
+    ordinary steps after the last jump. With ``project`` as well, a live run that cannot meet the criterion
+    before t_max at its present pace has that mode projected forward in time (after the transient, see
+    ``engine.solver.Coupling.project_after_myr``), which advances t; only for laws with a unique steady
+    state (``ScatteringLaw.unique_attractor``, collapse index q < 1): on the quick grid a projection moved
+    sc_reference into an oscillation the plain run does not reach (docs/physics.md).
     """
 
     tol_per_myr: float = 1e-5
@@ -267,7 +268,7 @@ class SteadyStateCriterion:
     floor: float = 1e-6
     t_min_myr: float = 20.0
     extrapolate: bool = True
-    project: bool = False
+    project: bool = True
 
     def __post_init__(self):
         check_range("criterion.tol_per_myr", self.tol_per_myr, 0.0, 1.0, "per Myr", lo_open=True)

@@ -205,6 +205,9 @@ class NewDampingLaw(WaveLaw):
     #: with the former Lie splitting 5 Myr steps had p(0.1 GV) -23 % and e+(0.16 GeV) +30 %)
     DT_MAX_MYR = None
 
+    #: q = 0 (xi_cr = zeta_cr = 1 with D = 1): one steady state from every start (H22 Fig. 5; tested)
+    unique_attractor = True
+
     def _new(self):
         p = self.params
         return NewDamping(A=10 ** p["log10_A_gamma"], xi_k=p["xi_k"], xi_A=0.0, xi_cr=1.0, pivot="l_A")
@@ -220,6 +223,8 @@ class NewDampingPlusStandard(NewDampingLaw):
 
     name = "new_damping_plus_standard"
     PARAMS = dict(NEW_DAMPING_PARAMS, xi_turb=XI_TURB)
+    #: where the standard (linear) damping dominates, SC driving has q = 1 again
+    unique_attractor = False
     #: the default 10 Myr: at 500 Myr, dt_max 20 / 5 Myr against 1 Myr give the Sun's spectra within 0.3 %
     #: (measured 2026-11-27, balanced splitting)
     DT_MAX_MYR = None
@@ -297,6 +302,13 @@ class GenericLaw(WaveLaw):
         "log10_A_gamma": ParamSpec(2.0, -4.0, 8.0, "dex", "log10 A_Gamma"),
         "log10_A_S": ParamSpec(-4.5, -16.0, 4.0, "dex", "log10 A_S"),
     }
+
+    @property
+    def unique_attractor(self):
+        """Collapse index q = (zeta_cr - xi_cr)/D < 1 with D = 1 + xi_A - zeta_A > 0 (physics spec Sec. 8)."""
+        p = self.params
+        D = 1.0 + p["xi_A"] - p["zeta_A"]
+        return D > 0.0 and (p["zeta_cr"] - p["xi_cr"]) / D < 1.0
 
     def terms(self):
         p = self.params

@@ -160,6 +160,21 @@ def test_no_projection_where_it_is_not_safe(case):
     assert _project(SlowModeExtrapolation(**kw), xs, rates, t_max) is None
 
 
+@pytest.mark.parametrize("law, params, unique", [
+    ("new_damping", {}, True),                                   # q = 0 (H22 Sec. 3.5.1)
+    ("new_damping_plus_standard", {}, False),                    # linear damping restores q = 1
+    ("sc_reference", {}, False), ("sc_only", {}, False), ("new_external", {}, False), ("new_linear", {}, False),
+    ("generic", {}, True),                                       # zeta_cr = xi_cr = 0: q = 0
+    ("generic", {"zeta_cr": 1.0}, False),                        # q = 1: SC-like, collapses
+    ("generic", {"zeta_cr": 1.0, "xi_A": 0.5}, True),            # q = 1/1.5 (NLL-like): steady states exist
+    ("generic", {"zeta_A": 1.0}, False),                         # D = 0: degenerate balance
+])
+def test_only_laws_with_one_steady_state_are_projected(law, params, unique):
+    # physics spec Sec. 8, collapse index q = (zeta_cr - xi_cr)/D: q < 1 has one attractor, q >= 1 collapses
+    from engine.laws import make_law
+    assert make_law(law, params).unique_attractor is unique
+
+
 def test_engine_reaches_the_same_steady_state_in_fewer_steps():
     # et_yl04: a fixed law with reacceleration, whose approach is slow (40 Myr steps, balanced splitting); the
     # reference is run to a 100 x tighter criterion
@@ -204,8 +219,8 @@ def test_a_slow_survey_point_is_projected_to_its_10_gyr_state():
     # the Sun's spectra within 0.4 % of the 10 Gyr ones (measured 2026-11-28)
 
     p = dict(log10_A_gamma=3.503745894058394, xi_k=0.11147560334877782)
-    fast = engine.solve(p, law="new_damping", criterion=SteadyStateCriterion(project=True))
-    plain = engine.solve(p, law="new_damping")              # projections are opt-in
+    fast = engine.solve(p, law="new_damping")
+    plain = engine.solve(p, law="new_damping", criterion=SteadyStateCriterion(project=False))
     assert "projected" in fast.message and "projected" not in plain.message
     assert fast.n_steps < 0.5 * plain.n_steps, (fast.n_steps, plain.n_steps)
     for name in SPECIES_NAMES:
