@@ -97,7 +97,7 @@ class SlowModeExtrapolation:
         A projection stands for at most the steps in which the mode decays to this fraction (q^m >= max_decay):
         the ratio is measured afresh before the next one, since a nonlinear run's slowest mode slows down as
         it settles. Projected in one go, a new_damping prior draw ended 40 % off its 10 Gyr state at the Sun;
-        in halvings within 0.4 % (docs/physics.md).
+        in halvings within 0.5 % (docs/physics.md).
     """
 
     def __init__(self, cos_min=0.95, ratio_tol=0.1, cooldown=3, q_max=0.999, floor=0.1, project=True,

@@ -262,7 +262,8 @@ class Coupling:
               "dlnu_reject": (1e-3, 100.0, "ln nu"), "dlnu_grow": (1e-3, 100.0, "ln nu"),
               "newton_maxit": (1, 1000, ""), "dt_min_myr": (1e-8, 1e3, "Myr"), "osc_dlnu": (0.0, 100.0, "ln nu"),
               "osc_amp": (0.0, 100.0, "ln nu"), "osc_window": (2, 10000, "steps"),
-              "stop_after_myr": (0.0, 1e6, "Myr"), "project_after_myr": (0.0, 1e6, "Myr"), "stop_window": (1, 100000, "steps"),
+              "stop_after_myr": (0.0, 1e6, "Myr"), "project_after_myr": (0.0, 1e6, "Myr"),
+              "stop_window": (1, 100000, "steps"),
               "avg_myr": (0.0, 1e6, "Myr"), "band_tol": (1e-8, 1.0, ""),
               "min_evolve_myr": (0.0, 1e6, "Myr"), "stall_after_steps": (100, 100000, "steps"),
               "dlnu_floor": (0.0, 0.5, "")}
