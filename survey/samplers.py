@@ -258,7 +258,8 @@ def resume_survey(run_dir, *, steps: int | None = None, allow_changes: bool = Fa
     stored = run.config_dict
     if config is not None:
         new = load_config(config)
-        changed = config_diff(stored, new.to_dict())
+        # the stored config resolved again: a field added since it was written (at its default) is no change
+        changed = config_diff(SurveyConfig.from_dict(stored).to_dict(), new.to_dict())
         if changed and not allow_changes:
             raise SurveyError(
                 f"the config differs from the one stored in {run_dir} in: {', '.join(changed)}; resuming would mix "

@@ -74,6 +74,22 @@ def test_resume_refuses_changed_config_unless_allowed(tmp_path):
     assert run.chains()[0].shape[0] == 5  # --steps is the total
 
 
+def test_resume_of_a_run_written_before_a_config_field_existed(tmp_path):
+    """A field added to the config since a run was written (here engine.max_steps, at its default) is not a
+    change; a real change still is."""
+    survey.run_survey(_cfg(nsteps=3), tmp_path / "r", progress=False)
+    path = tmp_path / "r" / "config.resolved.json"
+    d = json.loads(path.read_text())
+    del d["engine"]["max_steps"]
+    path.write_text(json.dumps(d))
+    run = survey.resume_survey(tmp_path / "r", config=_cfg(nsteps=3), steps=4, progress=False)
+    assert run.chains()[0].shape[0] == 4
+    changed = json.loads(json.dumps(_cfg(nsteps=3)))
+    changed.setdefault("engine", {})["max_steps"] = 50
+    with pytest.raises(survey.SurveyError, match="engine.max_steps"):
+        survey.resume_survey(tmp_path / "r", config=changed, progress=False)
+
+
 def test_new_run_refuses_existing_directory(tmp_path):
     survey.run_survey(_cfg(nsteps=2), tmp_path / "r", progress=False)
     with pytest.raises(survey.SurveyError, match="--overwrite"):
