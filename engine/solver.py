@@ -303,7 +303,7 @@ def _evolve(prep, N, t_max_myr, criterion, coupling=None, dt0_myr=1e-3, dt_max_m
     coupling = coupling or Coupling()
     growth = 1.3 if live else 1.6
     if max_steps is None:
-        max_steps = 1200 if live else 4000
+        max_steps = DEFAULT_MAX_STEPS["live" if live else "fixed"]
     dt = dt0_myr
     t = 0.0
     hist = {"t_myr": [], "E_cr_erg_cm2": [], "escape_flux": [], "max_rel_change": [], "max_dlnu": [],
@@ -462,8 +462,15 @@ def _time_average(E_edges, E, snapshots):
     return J, obs, band, (float(t0), float(snapshots[-1][0]))
 
 
+#: step budget of one solve when ``engine.solve(max_steps=None)``: a live law's step costs 10-40 ms and a run
+#: that has not settled in 1200 steps is oscillating or flickering (README, "Speed"); a fixed law's ~3 ms
+DEFAULT_MAX_STEPS = {"live": 1200, "fixed": 4000}
+#: allowed range of ``max_steps``
+MAX_STEPS_RANGE = (10, 1_000_000)
+
+
 def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="normal", t_max_myr=10000.0,
-          criterion=None):
+          criterion=None, max_steps=None):
     """Evolve the CR spectra of one point of parameter space to steady state (or t_max) and observe them.
 
     Parameters
@@ -484,6 +491,12 @@ def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="norm
         relaxation time at ~1 GV is 4 H^2/(pi^2 D) ~ 2 Gyr, so H22's 500 Myr is not a steady state here
         (README, "Time to steady state").
     criterion : SteadyStateCriterion, optional
+    max_steps : int or None
+        Step budget (``MAX_STEPS_RANGE``, 10 to 10^6). None: 1200 for a law that depends on the CR state,
+        4000 for a fixed law (``DEFAULT_MAX_STEPS``). A run that uses it up ends ``not-converged`` with a
+        message starting "step budget (N) exhausted" (a live run's observables are then time averages over its
+        last ``Coupling.avg_myr``); a survey may set a lower budget to cap what one slow point costs
+        (``[engine] max_steps``, README).
 
     Returns
     -------
@@ -492,10 +505,16 @@ def solve(params=None, *, law="empirical", galaxy=None, grid=None, initial="norm
     t0 = time.perf_counter()
     check_range("t_max_myr", t_max_myr, 1e-3, 1e5, "Myr")
     check_choice("initial", initial, INITIAL_CONDITIONS)
+    if max_steps is not None:
+        lo, hi = MAX_STEPS_RANGE
+        check_range("max_steps", max_steps, lo, hi, "steps")
+        if isinstance(max_steps, bool) or int(max_steps) != max_steps:
+            raise ConfigError(f"max_steps = {max_steps!r} must be an integer ({lo} <= max_steps <= {hi})")
+        max_steps = int(max_steps)
     prep = _Prepared(params, law, galaxy, grid)
     criterion = criterion or SteadyStateCriterion()
     N0 = initial_state(initial, prep.problem, prep.grid, prep.galaxy)
-    ev = _evolve(prep, N0, t_max_myr, criterion)
+    ev = _evolve(prep, N0, t_max_myr, criterion, max_steps=max_steps)
     return _make_result(prep, ev, law, time.perf_counter() - t0, t_max_myr)
 
 

@@ -51,6 +51,7 @@ class EngineModel:
         self.galaxy = config.engine.galaxy or None
         self.t_max_myr = config.engine.t_max_myr
         self.initial = config.engine.initial
+        self.max_steps = getattr(config.engine, "max_steps", 0) or None    # 0: the engine's budget
         self.datasets = config.likelihood.datasets
         self.options = config.likelihood.options or None
         warm = getattr(engine, "warmup", None)
@@ -59,7 +60,7 @@ class EngineModel:
 
     def solve(self, params):
         return self.engine.solve(params, law=self.law, galaxy=self.galaxy, grid=self.grid,
-                                 initial=self.initial, t_max_myr=self.t_max_myr)
+                                 initial=self.initial, t_max_myr=self.t_max_myr, max_steps=self.max_steps)
 
     def __call__(self, params: dict, nuisance: dict) -> dict:
         res = self.solve(params)

@@ -130,13 +130,16 @@ KEY_OBS = ("B/C", "p", "pbar/p", "e+/(e+ + e-)", "10Be/9Be")
 
 def run_model(law: str = "empirical", params: dict | None = None, out=None, plot: bool = False,
               grid: dict | None = None, galaxy: dict | None = None, phi_GV: float = 0.6,
-              t_max_myr: float | None = None, initial: str = "normal") -> dict:
+              t_max_myr: float | None = None, initial: str = "normal", max_steps: int | None = None) -> dict:
     """One ``engine.solve``: writes ``result.parquet``, ``summary.json`` and ``result.png`` (spectra and ratios
-    vs data) into ``out`` and returns a summary. ``t_max_myr=None`` uses the engine's default."""
+    vs data) into ``out`` and returns a summary. ``t_max_myr=None`` and ``max_steps=None`` use the engine's
+    defaults."""
     import engine
 
     t0 = time.time()
     kw = {} if t_max_myr is None else {"t_max_myr": t_max_myr}
+    if max_steps is not None:
+        kw["max_steps"] = max_steps
     res = engine.solve(params or {}, law=law, grid=grid or None, galaxy=galaxy or None, initial=initial, **kw)
     wall = time.time() - t0
     summ = {"law": res.law, "status": res.status, "message": res.message, "wall_s": wall,
@@ -300,6 +303,8 @@ def model(law: str = typer.Option("empirical", "--law", help="engine law preset"
           phi: float = typer.Option(0.6, "--phi", help="force-field potential for the likelihood [GV]"),
           t_max: float = typer.Option(None, "--t-max", help="t_max [Myr] (default: the engine's, 10 Gyr)"),
           initial: str = typer.Option("normal", "--initial", help="initial CR state: normal, low or high"),
+          max_steps: int = typer.Option(None, "--max-steps",
+                                        help="step budget (default: the engine's, 1200 live laws, 4000 fixed)"),
           out: Path = typer.Option(None, "--out", help="directory for result.parquet, summary.json, result.png"),
           plot_: bool = typer.Option(False, "--plot", help="write the figure (to results/model-LAW without --out)")):
     """Evaluate one model with engine.solve and print a one-screen summary."""
@@ -308,7 +313,8 @@ def model(law: str = typer.Option("empirical", "--law", help="engine law preset"
         g = parse_sets(grid)
         if plot_ and out is None:
             out = Path("results") / f"model-{law}"
-        s = run_model(law, params, out=out, plot=plot_, grid=g, phi_GV=phi, t_max_myr=t_max, initial=initial)
+        s = run_model(law, params, out=out, plot=plot_, grid=g, phi_GV=phi, t_max_myr=t_max, initial=initial,
+                      max_steps=max_steps)
     except ImportError as e:
         _fail(f"the engine is not importable: {e}")
     except ValueError as e:  # engine.ConfigError is a ValueError

@@ -219,11 +219,16 @@ class EngineSection:
     galaxy: dict = field(default_factory=dict)
     t_max_myr: float = 10000.0
     initial: str = "normal"
+    max_steps: int = 0  # step budget of one evaluation; 0 = the engine's (1200 live laws, 4000 fixed ones)
 
     def __post_init__(self):
         _typed("engine", "t_max_myr", self.t_max_myr, (int, float), "a number")
         if not self.t_max_myr > 0:
             raise ConfigError(f"engine.t_max_myr = {self.t_max_myr} must be > 0")
+        _typed("engine", "max_steps", self.max_steps, (int,), "an integer")
+        if self.max_steps != 0 and not 10 <= self.max_steps <= 1_000_000:
+            raise ConfigError(f"engine.max_steps = {self.max_steps} is out of range: expected 0 (the engine's "
+                              f"default budget) or 10 <= max_steps <= 1000000")
         if self.initial not in ("normal", "low", "high"):
             raise ConfigError(f"engine.initial = {self.initial!r}: expected one of normal, low, high")
         for k in ("grid", "galaxy"):

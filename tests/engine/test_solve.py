@@ -136,6 +136,22 @@ def test_bad_choices():
         engine.solve(grid={"nz": 10})
     with pytest.raises(engine.ConfigError, match="species"):
         engine.species.species_index("Fe")
+    with pytest.raises(engine.ConfigError, match=r"max_steps = 5 is out of range: expected 10 <= max_steps"):
+        engine.solve(max_steps=5)
+    with pytest.raises(engine.ConfigError, match=r"max_steps = 20.5 must be an integer"):
+        engine.solve(max_steps=20.5)
+
+
+@pytest.mark.parametrize("law", ["empirical", "new_damping"])
+def test_step_budget_is_honoured_and_reported(law):
+    """A run stops after max_steps with the budget named in its message (a fixed and a live law); the steps it
+    did take are the same as those of an unlimited run."""
+    grid = {"n_z": 12, "bins_per_decade": 3}
+    r = engine.solve(law=law, grid=grid, max_steps=12)
+    assert r.n_steps == 12 and r.status == "not-converged"
+    assert r.message.startswith("step budget (12) exhausted"), r.message
+    full = engine.solve(law=law, grid=grid, t_max_myr=r.t_end_myr)
+    assert full.n_steps == 12 and full.t_end_myr == pytest.approx(r.t_end_myr, rel=1e-12)
 
 
 def test_user_galaxy_is_validated():

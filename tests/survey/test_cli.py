@@ -111,3 +111,27 @@ def test_cluster_yaml_validates_against_ray_schema(path):
     bad["bogus_field"] = 1
     with pytest.raises(Exception, match="bogus_field"):
         validate_config(prepare_config(bad))
+
+
+def test_model_command_takes_a_step_budget():
+    pytest.importorskip("engine")
+    grid = ["--grid", "n_z=12", "--grid", "bins_per_decade=3"]
+    r = runner.invoke(app, ["model", "--law", "empirical", *grid, "--max-steps", "10"])
+    assert r.exit_code == 0, r.output
+    assert "step budget (10) exhausted" in " ".join(r.output.split())
+    r = runner.invoke(app, ["model", "--law", "empirical", *grid, "--max-steps", "3"])
+    assert r.exit_code == 2 and "max_steps = 3 is out of range" in " ".join(r.output.split())
+
+
+def test_survey_engine_model_passes_the_step_budget():
+    """``[engine] max_steps`` reaches engine.solve in every evaluation (agents and in-process alike)."""
+    pytest.importorskip("engine")
+    from survey.agents import EngineModel
+    from survey.config import SurveyConfig
+
+    d = {"survey": {"name": "b", "preset": "empirical"}, "sampler": {"nwalkers": 8, "nsteps": 1},
+         "engine": {"grid": {"n_z": 12, "bins_per_decade": 3}, "max_steps": 11}}
+    res = EngineModel(SurveyConfig.from_dict(d)).solve({})
+    assert res.n_steps == 11 and res.message.startswith("step budget (11) exhausted"), res.message
+    d["engine"]["max_steps"] = 0                     # the engine's own budget: the empirical law settles
+    assert EngineModel(SurveyConfig.from_dict(d)).solve({}).status == "steady"

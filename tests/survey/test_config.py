@@ -51,6 +51,8 @@ def test_examples_load(path):
     (_with("resources", adress="auto"), ["resources.adress", "did you mean 'address'"]),
     (_with("design", method="lhc"), ["design.method = 'lhc'", "did you mean 'lhs'"]),
     (_with("engine", t_max_myr=-5), ["engine.t_max_myr = -5", "> 0"]),
+    (_with("engine", max_steps=5), ["engine.max_steps = 5", "10 <= max_steps <= 1000000"]),
+    (_with("engine", max_steps=100.0), ["engine.max_steps = 100.0", "integer"]),
     (_with("survey", model="toymodels.gaussian"), ["survey.model", "module:function"]),
 ])
 def test_bad_config_messages(d, words):
