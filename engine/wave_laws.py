@@ -195,7 +195,9 @@ class NewDampingLaw(WaveLaw):
     the gradient whose direction is undefined on plateaus of P'. The gradient regularisation length is therefore
     0.3 kpc (``GRAD_LENGTH``; the other laws use the halo height): with the halo height the wave field
     flickers at converged steps (max d ln nu ~ 2.7 per 0.02 Myr step on the quick grid, measured 2026-11-27),
-    with 0.3 kpc it is calm (~0.03) and both starts reach the same column CR energy to 0.1 %."""
+    with 0.3 kpc it is calm (~0.03) and both starts reach the same column CR energy to 0.1 %. In the calibrated
+    steady state every cell holding CRs is at that floor (the real P'/|dP'/dz| is 3-7 kpc), so nu_s ~ 1/(A l):
+    A_Gamma is degenerate with the 0.3 kpc (docs/physics.md, "What the 0.3 kpc floor means")."""
 
     name = "new_damping"
     PARAMS = dict(NEW_DAMPING_PARAMS)
