@@ -40,7 +40,8 @@ class WaveLaw(ScatteringLaw):
 
     * ``dust_convention``: ``"text"`` (default) or ``"code"`` (physics spec Sec. 15 item 2);
     * ``x_cap``, ``mfp_floor_kpc``, ``free_mfp_fraction``, ``grad_length``: see :class:`engine.waves.WaveBalance`
-      (``grad_length`` defaults to the class's ``GRAD_LENGTH``: the halo height, 0.3 kpc for new damping).
+      (``grad_length`` defaults to the law parameter ``log10_grad_length_kpc`` where the law has one, new damping:
+      0.3 kpc, else to the class's ``GRAD_LENGTH``, the halo height).
     """
 
     name = "wave_law"
@@ -54,7 +55,8 @@ class WaveLaw(ScatteringLaw):
         super().__init__(params)
         self.dust_convention = check_choice("law.dust_convention", dust_convention, ["text", "code"])
         if grad_length is None:
-            grad_length = self.GRAD_LENGTH
+            lg = self.params.get("log10_grad_length_kpc")
+            grad_length = self.GRAD_LENGTH if lg is None else 10.0 ** lg
         self._balance_opts = dict(x_cap=x_cap, mfp_floor_kpc=mfp_floor_kpc, free_mfp_fraction=free_mfp_fraction,
                                   grad_length=grad_length)
         self.damping, self.driving = self.terms()
@@ -182,6 +184,11 @@ NEW_DAMPING_PARAMS = {
                                "log10 A_Gamma in Gamma_new = A_Gamma (v_A/l_A)(k l_A)^xi_k (eps_cr/e_B); default "
                                "calibrated: B/C(~10 GV) 0.29 vs AMS-02 0.28 (quick grid, 2 Gyr, 2026-11-27)"),
     "xi_k": ParamSpec(0.25, 0.0, 1.0, "", "k exponent (Table 2: ~0.1-0.4; Fig. 5: 1/4)"),
+    # log10(0.3 kpc): the regularisation length that keeps the wave field calm (NewDampingLaw)
+    "log10_grad_length_kpc": ParamSpec(
+        -0.5228787452803376, -1.5, 1.5, "dex kpc",
+        "log10 of the largest CR gradient length l [kpc] the SC driving sees, |dP'/dz| >= P'/l "
+        "(default 0.3 kpc; degenerate with A_Gamma where that floor holds, docs/physics.md)"),
 }
 
 

@@ -200,6 +200,9 @@ _NEW_DAMPING = {
                       "log10 A_Gamma in Gamma_new = A_Gamma (v_A/l_A)(k l_A)^xi_k (eps_cr/e_B); default "
                       "calibrated: B/C(~10 GV) 0.29 vs AMS-02 0.28 (quick grid, 2 Gyr, 2026-11-27)"),
     "xi_k": (0.25, 0.0, 1.0, "", "k exponent (Table 2: ~0.1-0.4; Fig. 5: 1/4)"),
+    "log10_grad_length_kpc": (-0.5228787452803376, -1.5, 1.5, "dex kpc",
+                              "log10 of the largest CR gradient length l [kpc] the SC driving sees, |dP'/dz| >= P'/l "
+                              "(default 0.3 kpc; degenerate with A_Gamma where that floor holds, docs/physics.md)"),
 }
 
 #: law -> parameter -> (default, lo, hi, unit, doc), exactly the engine's ParamSpecs.

@@ -164,6 +164,28 @@ def test_new_damping_delta_s_is_one_minus_xi_k():
         assert slope(R, nuob[0]) == pytest.approx(1 - xi_k, abs=TOL_DELTA)
 
 
+def test_new_damping_sees_the_real_gradient_up_to_its_regularisation_length():
+    """With S_sc ~ v_A max(|dP'/dz|, P'/l) and Gamma_new ~ A eps_cr, e_A ~ 1/(A L) with L = min(real gradient
+    length, l) [docs/physics.md, "What the 0.3 kpc floor means"]: below the real length (5 kpc here) nu_s ~
+    1/(A l) (A and l degenerate), above it l drops out and nu_s follows the real gradient."""
+    R = np.logspace(0, 2, 5)
+    galaxy, grid = uniform(R, n=0.2, f_ion=1.0, l_A_pc=30.0)
+    eps = (1e-12 * R ** -0.7)[None]
+    dPdz = -eps / (3 * 5.0 * KPC_CM)                  # P'/|dP'/dz| = 5 kpc (P' = eps/3)
+
+    def nu(l_kpc, log10_A=3.0):
+        law = laws.make_law("new_damping", {"log10_grad_length_kpc": math.log10(l_kpc), "log10_A_gamma": log10_A})
+        law.bind(galaxy, grid)
+        return law.balance.solve_arrays(eps, dPdz)[0][0]
+
+    ref = nu(0.3)
+    np.testing.assert_allclose(nu(0.1), 3 * ref, rtol=1e-8)
+    np.testing.assert_allclose(nu(1.0), 0.3 * ref, rtol=1e-8)
+    np.testing.assert_allclose(nu(3.0, log10_A=3.0 - 1.0), ref, rtol=1e-8)      # A x l fixed: the same nu_s
+    np.testing.assert_allclose(nu(10.0), 0.3 / 5.0 * ref, rtol=1e-8)           # the real 5 kpc in charge
+    np.testing.assert_allclose(nu(30.0), nu(10.0), rtol=1e-12)
+
+
 def test_sc_reference_is_streaming_limited_for_a_pile_up_and_unconfined_without_crs(mw):
     # flags: a 100x CR pile-up makes streaming beat diffusion (bottleneck) at GV; a 1e-4 state is unconfined
     galaxy, grid = mw
