@@ -66,6 +66,16 @@ def survey_status(run_dir) -> dict:
             if s == "error":
                 reasons[r] = reasons.get(r, 0) + 1
         out["failure_reasons"] = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:5])
+        # evaluated but not scored: the engine ran and the likelihood refused the run (ln L = -inf), e.g. a live
+        # run that stalled before likelihood.min_t_myr; these points are excluded from the posterior
+        msgs = t["engine_message"].to_pylist() if "engine_message" in t.column_names else [None] * n
+        unscored = {}
+        for s, ll, m in zip(st, t["log_like"].to_pylist(), msgs):
+            if s == "ok" and ll is not None and ll == -math.inf:
+                key = _message_kind(m)
+                unscored[key] = unscored.get(key, 0) + 1
+        out["unscored"] = sum(unscored.values())
+        out["unscored_reasons"] = dict(sorted(unscored.items(), key=lambda kv: -kv[1])[:5])
         # throughput per session: evaluations / (last end - first start)
         sess, t0, t1 = t["session"].to_pylist(), t["t_start"].to_pylist(), t["t_end"].to_pylist()
         span = {}
@@ -97,6 +107,13 @@ def survey_status(run_dir) -> dict:
         out["replaced_agents"] = sum(p.get("replaced", 0) for p in prog if p.get("final"))
         out["stopped"] = prog[-1].get("stopped")
     return out
+
+
+def _message_kind(message) -> str:
+    """The kind of an engine message without its numbers: "stalled at t = 2 Myr: ..." -> "stalled",
+    "step budget (400) exhausted at t = ..." -> "step budget (400) exhausted"."""
+    m = str(message or "").split(" at t")[0].split(":")[0].split(";")[0].strip()
+    return m[:80] or "ln L = -inf"
 
 
 def parse_sets(items) -> dict:
@@ -260,6 +277,10 @@ def status(run_dir: Path = typer.Argument(...), as_json: bool = typer.Option(Fal
                  f"{s.get('replaced_agents', 0) or 0} agents replaced")
     for r, c in (s.get("failure_reasons") or {}).items():
         head.add_row("  reason", f"{c} x {r[:100]}")
+    if s.get("unscored"):
+        head.add_row("unscored", f"{s['unscored']} engine runs with ln L = -inf (not in the posterior)")
+        for r, c in (s.get("unscored_reasons") or {}).items():
+            head.add_row("  engine said", f"{c} x {r}")
     if s.get("outcomes"):
         head.add_row("outcomes", ", ".join(f"{k}: {v}" for k, v in s["outcomes"].items()))
     head.add_row("best log-prob", _fmt(s.get("best_log_prob"), "{:.4g}"))

@@ -135,3 +135,21 @@ def test_survey_engine_model_passes_the_step_budget():
     assert res.n_steps == 11 and res.message.startswith("step budget (11) exhausted"), res.message
     d["engine"]["max_steps"] = 0                     # the engine's own budget: the empirical law settles
     assert EngineModel(SurveyConfig.from_dict(d)).solve({}).status == "steady"
+
+
+def test_status_counts_runs_the_likelihood_did_not_score(tmp_path):
+    """Engine runs with ln L = -inf (e.g. stalled live runs) are counted and grouped by the engine's message."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(TOML + "[model_options]\nunscored_if_delta_above = 0.6\n")
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["run", str(cfg), "--out", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    s = survey_status(out)
+    import pyarrow.parquet as pq
+    import glob
+
+    rows = [rec for f in glob.glob(str(out / "evals" / "*.parquet")) for rec in pq.read_table(f).to_pylist()]
+    n = sum(rec["status"] == "ok" and rec["log_like"] == float("-inf") for rec in rows)
+    assert n > 0 and s["unscored"] == n and s["unscored_reasons"] == {"stalled": n}
+    r = runner.invoke(app, ["status", str(out)])
+    assert r.exit_code == 0 and f"{n} x stalled" in r.output and "unscored" in r.output, r.output

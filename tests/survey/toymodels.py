@@ -18,6 +18,7 @@ def gaussian(config):
     sleep = float(opts.get("sleep", 0.0))
     fail_if = opts.get("fail_if_delta_above")
     die_marker = opts.get("die_once_marker")
+    unscored_if = opts.get("unscored_if_delta_above")   # mimic a live run the likelihood does not score
 
     def model(params, nuisance):
         if sleep:
@@ -34,6 +35,10 @@ def gaussian(config):
                 x, t = (math.log10(v), math.log10(TRUTH[k])) if k == "nu0" else (v, TRUTH[k])
                 chi2 += ((x - t) / SIGMA[k]) ** 2
         R = np.geomspace(1, 1000, 8)
+        if unscored_if is not None and allp["delta"] > unscored_if:
+            return {"log_like": -math.inf, "outcome": "not-converged",
+                    "record": {"status": "not-converged",
+                               "message": f"stalled at t = {allp['delta']:.3g} Myr: after 300 steps ..."}}
         return {"log_like": -0.5 * chi2, "chi2": chi2, "dof": 3.0, "chi2_dof": chi2 / 3.0,
                 "outcome": "steady",
                 "record": {"status": "steady", "obs.B/C.x": R.tolist(),
