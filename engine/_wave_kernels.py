@@ -289,6 +289,40 @@ def _newton(amp, bexp, ng, u, lo, hi, lo_ok, hi_ok):
 
 
 @njit(cache=True)
+def _two_group_root(amp, bexp, ng, u_floor, u_cap):
+    """Closed-form root of F(u) = a0 + a1 exp(b u) when exactly one non-zero group has b = 0 and one has b != 0
+    (e.g. new damping with SC driving: Gamma_new e_A = S_sc) and F decreases (b a1 < 0): u = ln(-a0/a1)/b,
+    clamped to [u_floor, u_cap] with the statuses of :func:`_newton`. Returns (u, status, found); found is
+    False when the balance has another shape (the caller then iterates)."""
+    i0 = -1
+    i1 = -1
+    for i in range(ng):
+        if amp[i] == 0.0:
+            continue
+        if bexp[i] == 0.0:
+            if i0 >= 0:
+                return 0.0, R_NOROOT, False
+            i0 = i
+        else:
+            if i1 >= 0:
+                return 0.0, R_NOROOT, False
+            i1 = i
+    if i0 < 0 or i1 < 0:
+        return 0.0, R_NOROOT, False
+    a1 = amp[i1]
+    b = bexp[i1]
+    r = -amp[i0] / a1
+    if b * a1 >= 0.0 or not r > 0.0:
+        return 0.0, R_NOROOT, False
+    u = math.log(r) / b
+    if u >= u_cap:
+        return u_cap, R_CAP, True
+    if u <= u_floor:
+        return u_floor, R_FLOOR, True
+    return u, R_ROOT, True
+
+
+@njit(cache=True)
 def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone):
     """Largest root with G' < 0 of G(x) = sum_j S_j(x) - sum_i Gamma_i(x) x, in u = ln x
     [physics spec Sec. 8, multi-term balance [S]].
@@ -304,6 +338,9 @@ def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone):
             nz = True
     if not nz:
         return u_floor, R_FLOOR   # nothing drives and nothing damps: no waves
+    u2, st2, found = _two_group_root(amp, bexp, ng, u_floor, u_cap)
+    if found:
+        return u2, st2
     if monotone:
         u = min(max(u0, u_floor), u_cap)
         return _newton(amp, bexp, ng, u, u_floor, u_cap, False, False)

@@ -369,3 +369,26 @@ def test_self_confinement_with_linear_damping_fixes_the_diffusive_flux(case):
         rho = 1.4 * M_P_G * 0.2
         form2 = 4 * C_LIGHT / (3 * math.pi ** 1.5) * R_FIT * STATVOLT_PER_GV * math.sqrt(rho) * gam
         assert fluxes[0] == pytest.approx(2 * geom * form2, rel=2e-3)
+
+
+def test_two_group_balance_in_closed_form_is_the_newton_root():
+    """A balance with one e_A-independent group and one power of e_A, G/x = a0 + a1 x^b (new damping with SC
+    driving: b = -1), has the root x = (-a0/a1)^(1/b): the closed form agrees with the safeguarded Newton, and
+    roots beyond the cap / floor give the cap / floor with the same status."""
+    rng = np.random.default_rng(3)
+    u_floor, u_cap = -40.0, 0.0
+    for _ in range(200):
+        b = rng.choice([-1.0, -0.5, 0.5, 1.5])
+        a1 = 10 ** rng.uniform(-20, -5) * (1.0 if b < 0 else -1.0)      # decreasing: b a1 < 0
+        a0 = -a1 * math.exp(b * rng.uniform(-50.0, 10.0))                # root anywhere, also outside
+        amp, bexp = np.array([a0, a1]), np.array([0.0, b])
+        u, st, found = _k._two_group_root(amp, bexp, 2, u_floor, u_cap)
+        assert found
+        un, stn = _k._newton(amp, bexp, 2, -20.0, u_floor, u_cap, False, False)
+        assert st == stn
+        assert u == pytest.approx(un, abs=1e-9)
+        exact = math.log(-a0 / a1) / b
+        assert u == pytest.approx(min(max(exact, u_floor), u_cap), abs=1e-12)
+    # other shapes are left to Newton: two powers, or an increasing F
+    assert not _k._two_group_root(np.array([1.0, -1.0, -1.0]), np.array([-1.0, 0.0, 0.5]), 3, u_floor, u_cap)[2]
+    assert not _k._two_group_root(np.array([-1.0, 1.0]), np.array([0.0, 0.5]), 2, u_floor, u_cap)[2]
