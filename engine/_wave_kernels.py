@@ -289,32 +289,63 @@ def _newton(amp, bexp, ng, u, lo, hi, lo_ok, hi_ok):
 
 
 @njit(cache=True)
-def _two_group_root(amp, bexp, ng, u_floor, u_cap):
-    """Closed-form root of F(u) = a0 + a1 exp(b u) when exactly one non-zero group has b = 0 and one has b != 0
-    (e.g. new damping with SC driving: Gamma_new e_A = S_sc) and F decreases (b a1 < 0): u = ln(-a0/a1)/b,
-    clamped to [u_floor, u_cap] with the statuses of :func:`_newton`. Returns (u, status, found); found is
-    False when the balance has another shape (the caller then iterates)."""
-    i0 = -1
-    i1 = -1
+def _closed_form_root(amp, bexp, ng, u_floor, u_cap):
+    """Closed-form root of F(u) = sum_g amp_g exp(b_g u) (u = ln x) for the two shapes the presets have,
+    else (u, R_NOROOT, False) and the caller iterates. Either way F must decrease, so the root is unique;
+    it is clamped to [u_floor, u_cap] with the statuses of :func:`_newton`.
+
+    * Every non-zero group has b in {-1, 0, 1}: with y = x, F = A/y + B + C y, i.e. C y^2 + B y + A = 0,
+      where A sums the b = -1 groups (sources independent of e_A: SC, ET, external), B the b = 0 ones
+      (linear damping, linear sources) and C the b = 1 ones (non-linear Landau damping). It decreases when
+      A >= 0 and C <= 0; the positive root is taken in its cancellation-free form.
+    * One group with b = 0 and one with any other b (e.g. a generic power law Gamma e_A = S with xi_A,
+      zeta_A in (0, 1)): F = a0 + a1 exp(b u) decreases when b a1 < 0, u = ln(-a0/a1)/b.
+    """
+    A = 0.0
+    B = 0.0
+    C = 0.0
+    other = 0              # non-zero groups with b not in {-1, 0, 1}
+    a_o = 0.0
+    b_o = 0.0
+    n0 = 0                 # non-zero groups with b = 0
     for i in range(ng):
-        if amp[i] == 0.0:
+        a = amp[i]
+        if a == 0.0:
             continue
-        if bexp[i] == 0.0:
-            if i0 >= 0:
-                return 0.0, R_NOROOT, False
-            i0 = i
+        b = bexp[i]
+        if b == -1.0:
+            A += a
+        elif b == 0.0:
+            B += a
+            n0 += 1
+        elif b == 1.0:
+            C += a
         else:
-            if i1 >= 0:
-                return 0.0, R_NOROOT, False
-            i1 = i
-    if i0 < 0 or i1 < 0:
+            other += 1
+            a_o = a
+            b_o = b
+    if other == 0:
+        if A < 0.0 or C > 0.0 or (A == 0.0 and C == 0.0):
+            return 0.0, R_NOROOT, False
+        if A > 0.0 and C < 0.0:
+            D = math.sqrt(B * B - 4.0 * A * C)
+            y = (B + D) / (-2.0 * C) if B >= 0.0 else 2.0 * A / (D - B)
+        elif A > 0.0:                     # no b = 1 group: B y + A = 0
+            if B >= 0.0:
+                return u_cap, R_CAP, True
+            y = A / -B
+        else:                             # no b = -1 group: C y + B = 0
+            if B <= 0.0:
+                return u_floor, R_FLOOR, True
+            y = B / -C
+        u = math.log(y)
+    elif other == 1 and n0 == 1 and A == 0.0 and C == 0.0:
+        r = -B / a_o
+        if b_o * a_o >= 0.0 or not r > 0.0:
+            return 0.0, R_NOROOT, False
+        u = math.log(r) / b_o
+    else:
         return 0.0, R_NOROOT, False
-    a1 = amp[i1]
-    b = bexp[i1]
-    r = -amp[i0] / a1
-    if b * a1 >= 0.0 or not r > 0.0:
-        return 0.0, R_NOROOT, False
-    u = math.log(r) / b
     if u >= u_cap:
         return u_cap, R_CAP, True
     if u <= u_floor:
@@ -323,7 +354,17 @@ def _two_group_root(amp, bexp, ng, u_floor, u_cap):
 
 
 @njit(cache=True)
-def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone):
+def closed_form_shape(bexp, ng):
+    """1 if every group's power of x is -1, 0 or 1 (the quadratic closed form can apply), else 0."""
+    for i in range(ng):
+        b = bexp[i]
+        if b != -1.0 and b != 0.0 and b != 1.0:
+            return 0
+    return 1
+
+
+@njit(cache=True)
+def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone, shape=-1):
     """Largest root with G' < 0 of G(x) = sum_j S_j(x) - sum_i Gamma_i(x) x, in u = ln x
     [physics spec Sec. 8, multi-term balance [S]].
 
@@ -338,9 +379,10 @@ def balance_root(amp, bexp, ng, u0, u_floor, u_cap, monotone):
             nz = True
     if not nz:
         return u_floor, R_FLOOR   # nothing drives and nothing damps: no waves
-    u2, st2, found = _two_group_root(amp, bexp, ng, u_floor, u_cap)
-    if found:
-        return u2, st2
+    if shape != 0:
+        u2, st2, found = _closed_form_root(amp, bexp, ng, u_floor, u_cap)
+        if found:
+            return u2, st2
     if monotone:
         u = min(max(u0, u_floor), u_cap)
         return _newton(amp, bexp, ng, u, u_floor, u_cap, False, False)
@@ -393,6 +435,7 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
     Returns the number of (phase, cell, R) balances that did not converge.
     """
     n_z, n_R, n_p, n_g = coef.shape
+    shape = closed_form_shape(g_bexp, n_g)
     amp = np.empty(n_g)
     pflag = np.empty(n_p, dtype=np.int64)
     n_bad = 0
@@ -430,7 +473,7 @@ def solve_balance(coef, g_bexp, g_crkind, g_crexp, g_dir, g_sign,
                     elif kind == CR_GRAD:
                         c *= ag
                     amp[i] = g_sign[i] * c
-                u, st = balance_root(amp, g_bexp, n_g, u_state[p, z, r], u_floor[p, z, r], u_cap, monotone)
+                u, st = balance_root(amp, g_bexp, n_g, u_state[p, z, r], u_floor[p, z, r], u_cap, monotone, shape)
                 if not finite:
                     u = u_floor[p, z, r]
                     st = R_NOROOT

@@ -1,5 +1,6 @@
 """Wave balance: Eq. 5 limits, the root solver, flags, and closed-form delta_s (physics spec Sec. 3-5, 8)."""
 
+import decimal
 import math
 from types import SimpleNamespace
 
@@ -371,24 +372,39 @@ def test_self_confinement_with_linear_damping_fixes_the_diffusive_flux(case):
         assert fluxes[0] == pytest.approx(2 * geom * form2, rel=2e-3)
 
 
-def test_two_group_balance_in_closed_form_is_the_newton_root():
-    """A balance with one e_A-independent group and one power of e_A, G/x = a0 + a1 x^b (new damping with SC
-    driving: b = -1), has the root x = (-a0/a1)^(1/b): the closed form agrees with the safeguarded Newton, and
-    roots beyond the cap / floor give the cap / floor with the same status."""
+def test_closed_form_balance_roots_are_the_newton_roots():
+    """Two shapes of G/x = sum_g a_g x^b_g have closed-form roots [docs/physics.md, "The balance"]:
+    a0 + a1 x^b (new damping with SC driving: b = -1; any b) and A/x + B + C x (sources independent of e_A,
+    linear damping or sources, non-linear Landau damping: every SC/ET preset). They agree with the safeguarded
+    Newton, and roots beyond the cap / floor give the cap / floor with the same status."""
     rng = np.random.default_rng(3)
     u_floor, u_cap = -40.0, 0.0
+
+    def check(amp, bexp, exact):
+        u, st, found = _k._closed_form_root(amp, bexp, amp.size, u_floor, u_cap)
+        assert found
+        un, stn = _k._newton(amp, bexp, amp.size, -20.0, u_floor, u_cap, False, False)
+        assert st == stn
+        assert u == pytest.approx(un, abs=1e-9)
+        assert u == pytest.approx(min(max(exact, u_floor), u_cap), abs=1e-9)
+        assert _k.balance_root(amp, bexp, amp.size, -20.0, u_floor, u_cap, True) == (u, st)
+
     for _ in range(200):
         b = rng.choice([-1.0, -0.5, 0.5, 1.5])
         a1 = 10 ** rng.uniform(-20, -5) * (1.0 if b < 0 else -1.0)      # decreasing: b a1 < 0
         a0 = -a1 * math.exp(b * rng.uniform(-50.0, 10.0))                # root anywhere, also outside
-        amp, bexp = np.array([a0, a1]), np.array([0.0, b])
-        u, st, found = _k._two_group_root(amp, bexp, 2, u_floor, u_cap)
-        assert found
-        un, stn = _k._newton(amp, bexp, 2, -20.0, u_floor, u_cap, False, False)
-        assert st == stn
-        assert u == pytest.approx(un, abs=1e-9)
-        exact = math.log(-a0 / a1) / b
-        assert u == pytest.approx(min(max(exact, u_floor), u_cap), abs=1e-12)
-    # other shapes are left to Newton: two powers, or an increasing F
-    assert not _k._two_group_root(np.array([1.0, -1.0, -1.0]), np.array([-1.0, 0.0, 0.5]), 3, u_floor, u_cap)[2]
-    assert not _k._two_group_root(np.array([-1.0, 1.0]), np.array([0.0, 0.5]), 2, u_floor, u_cap)[2]
+        check(np.array([a0, a1]), np.array([0.0, b]), math.log(-a0 / a1) / b)
+    for _ in range(200):
+        A = 10 ** rng.uniform(-25, -10)                                  # sources, x^-1
+        C = -10 ** rng.uniform(-12, -6)                                  # NLL, x^+1
+        B = rng.choice([-1.0, 1.0]) * 10 ** rng.uniform(-20, -8)         # net linear damping or growth
+        # the positive root of C y^2 + B y + 1.5 A, in 50-digit arithmetic (the textbook formula cancels)
+        with decimal.localcontext() as ctx:
+            ctx.prec = 50
+            Bd, Cd, Ad = decimal.Decimal(B), decimal.Decimal(C), decimal.Decimal(1.5 * A)
+            y = float((-Bd - (Bd * Bd - 4 * Ad * Cd).sqrt()) / (2 * Cd))
+        check(np.array([B, C, A, 0.5 * A]), np.array([0.0, 1.0, -1.0, -1.0]), math.log(y))   # SC + ET groups
+    # other shapes are left to Newton: a power other than -1, 0, 1 next to two more groups, or an increasing F
+    assert not _k._closed_form_root(np.array([1.0, -1.0, -1.0]), np.array([-1.0, 0.0, 0.5]), 3, u_floor, u_cap)[2]
+    assert not _k._closed_form_root(np.array([-1.0, 1.0]), np.array([0.0, 0.5]), 2, u_floor, u_cap)[2]
+    assert not _k._closed_form_root(np.array([-1.0, 1.0]), np.array([-1.0, 1.0]), 2, u_floor, u_cap)[2]

@@ -121,7 +121,7 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {
         "self-confinement balance does not collapse in a start-dependent way"),
     "new_linear": (
         "H22 Fig. 6: fits all data. Measured: B/C slope over 10-200 GV = +0.25 (expected -0.7..-0.3), "
-        "B/C(10) = 0.78-0.86x data, chi2/dof = 3.7e3-5.1e3; not-converged at 0.5-1.0 Gyr. Psi_0 = 1e-12 s^-1 "
+        "B/C(10) = 0.78-0.87x data, chi2/dof = 3.7e3-5.1e3; not-converged at 0.5-1.0 Gyr. Psi_0 = 1e-12 s^-1 "
         "saturated by NLL scatters ~300x the empirical rate (docs/physics.md)"),
     "new_external": (
         "H22 Fig. 7: fits all diagnostics. Measured: B/C slope over 10-200 GV = +0.25 (expected -0.7..-0.3), "
