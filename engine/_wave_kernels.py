@@ -290,8 +290,9 @@ def _newton(amp, bexp, ng, u, lo, hi, lo_ok, hi_ok):
 
 @njit(cache=True)
 def _closed_form_root(amp, bexp, ng, u_floor, u_cap):
-    """Closed-form root of F(u) = sum_g amp_g exp(b_g u) (u = ln x) for the two shapes the presets have,
-    else (u, R_NOROOT, False) and the caller iterates. Either way F must decrease, so the root is unique;
+    """Closed-form root of F(u) = G(x)/x = sum_g amp_g exp(b_g u) (u = ln x) of the multi-term balance
+    [physics spec Sec. 8, multi-term balance [S]] for the two shapes the presets have, else
+    (u, R_NOROOT, False) and the caller iterates. Either way F must decrease, so the root is unique;
     it is clamped to [u_floor, u_cap] with the statuses of :func:`_newton`.
 
     * Every non-zero group has b in {-1, 0, 1}: with y = x, F = A/y + B + C y, i.e. C y^2 + B y + A = 0,
@@ -355,7 +356,10 @@ def _closed_form_root(amp, bexp, ng, u_floor, u_cap):
 
 @njit(cache=True)
 def closed_form_shape(bexp, ng):
-    """1 if every group's power of x is -1, 0 or 1 (the quadratic closed form can apply), else 0."""
+    """1 if :func:`_closed_form_root` can apply to a law with these group exponents (two groups, or every
+    power of x -1, 0 or 1), else 0; computed once per call of :func:`solve_balance`."""
+    if ng == 2:
+        return 1
     for i in range(ng):
         b = bexp[i]
         if b != -1.0 and b != 0.0 and b != 1.0:

@@ -51,7 +51,7 @@ class EngineModel:
         self.galaxy = config.engine.galaxy or None
         self.t_max_myr = config.engine.t_max_myr
         self.initial = config.engine.initial
-        self.max_steps = getattr(config.engine, "max_steps", 0) or None    # 0: the engine's budget
+        self.max_steps = config.engine.max_steps or None    # 0: the engine's budget
         self.datasets = config.likelihood.datasets
         self.options = config.likelihood.options or None
         warm = getattr(engine, "warmup", None)

@@ -213,6 +213,11 @@ class LikelihoodSection:
                     )
 
 
+#: allowed step budget of one evaluation, engine.solver.MAX_STEPS_RANGE (the config loads without the engine;
+#: tests/survey/test_config.py checks that the two agree)
+MAX_STEPS_RANGE = (10, 1_000_000)
+
+
 @dataclass(frozen=True)
 class EngineSection:
     grid: dict = field(default_factory=dict)
@@ -226,9 +231,10 @@ class EngineSection:
         if not self.t_max_myr > 0:
             raise ConfigError(f"engine.t_max_myr = {self.t_max_myr} must be > 0")
         _typed("engine", "max_steps", self.max_steps, (int,), "an integer")
-        if self.max_steps != 0 and not 10 <= self.max_steps <= 1_000_000:
+        lo, hi = MAX_STEPS_RANGE
+        if self.max_steps != 0 and not lo <= self.max_steps <= hi:
             raise ConfigError(f"engine.max_steps = {self.max_steps} is out of range: expected 0 (the engine's "
-                              f"default budget) or 10 <= max_steps <= 1000000")
+                              f"default budget) or {lo} <= max_steps <= {hi}")
         if self.initial not in ("normal", "low", "high"):
             raise ConfigError(f"engine.initial = {self.initial!r}: expected one of normal, low, high")
         for k in ("grid", "galaxy"):

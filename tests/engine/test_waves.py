@@ -404,6 +404,10 @@ def test_closed_form_balance_roots_are_the_newton_roots():
             Bd, Cd, Ad = decimal.Decimal(B), decimal.Decimal(C), decimal.Decimal(1.5 * A)
             y = float((-Bd - (Bd * Bd - 4 * Ad * Cd).sqrt()) / (2 * Cd))
         check(np.array([B, C, A, 0.5 * A]), np.array([0.0, 1.0, -1.0, -1.0]), math.log(y))   # SC + ET groups
+    # solve_balance tries the closed form for two groups or powers -1, 0, 1 only
+    assert _k.closed_form_shape(np.array([0.0, 0.5]), 2) == 1
+    assert _k.closed_form_shape(np.array([0.0, 1.0, -1.0]), 3) == 1
+    assert _k.closed_form_shape(np.array([0.0, 0.5, -1.0]), 3) == 0
     # other shapes are left to Newton: a power other than -1, 0, 1 next to two more groups, or an increasing F
     assert not _k._closed_form_root(np.array([1.0, -1.0, -1.0]), np.array([-1.0, 0.0, 0.5]), 3, u_floor, u_cap)[2]
     assert not _k._closed_form_root(np.array([-1.0, 1.0]), np.array([0.0, 0.5]), 2, u_floor, u_cap)[2]

@@ -107,3 +107,10 @@ def test_config_diff_names_fields_and_ignores_runtime_knobs():
     assert config_diff(a, b) == ["sampler.seed"]
     c = SurveyConfig.from_dict(_with("parameters", delta={"lo": 0.1, "hi": 0.9})).to_dict()
     assert config_diff(a, c) == ["parameters.delta.hi", "parameters.delta.lo"]
+
+
+def test_step_budget_range_is_the_engines():
+    engine_solver = pytest.importorskip("engine.solver")
+    from survey.config import MAX_STEPS_RANGE
+
+    assert MAX_STEPS_RANGE == engine_solver.MAX_STEPS_RANGE
